@@ -1,0 +1,3 @@
+from gennai.cli import main
+
+main()

@@ -1,0 +1,304 @@
+"""The OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/embeddings.
+
+Plain Starlette endpoints (no dependency injection) because this is the hot path. Each
+handler: authenticate, read and validate the body, ask the policy, hand the allowed models
+to the dispatcher, answer, and leave exactly one usage record whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive
+
+from gennai.accounts.keys import Principal
+from gennai.api.errors import error_response, json_response, validation_error
+from gennai.api.schemas import ChatCompletionRequest, EmbeddingRequest
+from gennai.gateway.dispatch import Outcome
+from gennai.gateway.errors import (
+    GatewayError,
+    InvalidRequest,
+    ModelNotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UpstreamError,
+)
+from gennai.platform import Platform
+from gennai.policy.decision import decide, parse_declared_class
+from gennai.records.usage import UsageEntry, now_utc
+
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_DONE = b"data: [DONE]\n\n"
+CLIENT_CLOSED = 499
+
+
+def _platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+async def authenticate(request: Request, platform: Platform) -> Principal:
+    header = request.headers.get("authorization")
+    if header is None or not header[:7].lower() == "bearer ":
+        raise Unauthorized(
+            "API キーがありません。Authorization: Bearer <key> を付けてください / Missing API key (Authorization: Bearer <key>)",
+            code="missing_api_key",
+        )
+    key = header[7:].strip()
+    hit, principal = platform.keys.cached(key)
+    if not hit:
+        principal = await asyncio.to_thread(platform.keys.verify, key)
+    if principal is None:
+        raise Unauthorized("API キーが無効です / Invalid API key", code="invalid_api_key")
+    if "chat" not in principal.scopes and "admin" not in principal.scopes:
+        raise Unauthorized("この API キーでは利用できません / This key has no chat scope", code="insufficient_scope")
+    return principal
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes", code="request_too_large")
+    body = b""
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes", code="request_too_large")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc.msg} (position {exc.pos})", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("Request body must be a JSON object", code="invalid_json")
+    return data
+
+
+class _Call:
+    """Bookkeeping for one request: timing, outcome and its one usage record."""
+
+    __slots__ = ("platform", "principal", "endpoint", "streamed", "started", "request_id", "outcome", "recorded")
+
+    def __init__(self, platform: Platform, endpoint: str, streamed: bool = False) -> None:
+        self.platform = platform
+        self.principal: Principal | None = None
+        self.endpoint = endpoint
+        self.streamed = streamed
+        self.started = time.perf_counter()
+        self.request_id = uuid.uuid4().hex
+        self.outcome = Outcome()
+        self.recorded = False
+
+    def record(self, status: str, http_status: int, error: GatewayError | None = None, detail: str | None = None) -> None:
+        if self.recorded:
+            return
+        self.recorded = True
+        outcome = self.outcome
+        model = outcome.model
+        now = time.perf_counter()
+        cost = 0.0
+        if model is not None:
+            cost = (outcome.tokens_in * model.config.price_in + outcome.tokens_out * model.config.price_out) / 1_000_000
+        principal = self.principal
+        self.platform.usage.add(
+            UsageEntry(
+                request_id=self.request_id,
+                created_at=now_utc(),
+                endpoint=self.endpoint,
+                status=status,
+                http_status=http_status,
+                api_key_id=principal.key_id if principal else None,
+                user_id=principal.user_id if principal else None,
+                model_id=model.id if model else None,
+                provider=model.config.provider if model else None,
+                streamed=self.streamed,
+                error_type=(error.code or error.error_type) if error else None,
+                tokens_in=outcome.tokens_in,
+                tokens_out=outcome.tokens_out,
+                latency_ms=(now - self.started) * 1000,
+                ttft_ms=((outcome.first_byte_at - self.started) * 1000) if outcome.first_byte_at else None,
+                cost_yen=cost,
+                attempts=max(1, len(outcome.attempts)),
+                detail=detail or (error.message[:500] if error else None),
+            )
+        )
+
+    def headers(self) -> dict[str, str]:
+        headers = {"x-request-id": self.request_id}
+        if self.outcome.model is not None:
+            headers["x-gennai-model"] = self.outcome.model.id
+        return headers
+
+
+async def _until_disconnect(receive: Receive, task: asyncio.Task[Any], flag: list[bool]) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            flag.append(True)
+            task.cancel()
+            return
+
+
+async def _cancel_on_disconnect(request: Request, coroutine: Any) -> Any:
+    """Await `coroutine`; if the client goes away first, cancel it (and its upstream call)."""
+    current = asyncio.current_task()
+    assert current is not None
+    disconnected: list[bool] = []
+    watcher = asyncio.ensure_future(_until_disconnect(request.receive, current, disconnected))
+    try:
+        return await coroutine
+    except asyncio.CancelledError:
+        if disconnected:
+            current.uncancel()
+            raise ClientDisconnected from None
+        raise
+    finally:
+        watcher.cancel()
+
+
+class ClientDisconnected(Exception):
+    pass
+
+
+async def chat_completions(request: Request) -> Response:
+    platform = _platform(request)
+    call = _Call(platform, "chat.completions")
+    try:
+        call.principal = await authenticate(request, platform)
+        data = await read_json(request, platform.loaded.config.server.max_body_bytes)
+        try:
+            parsed = ChatCompletionRequest.model_validate(data)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        call.streamed = bool(parsed.stream)
+        if parsed.tools:
+            capability_check = platform.registry.get(parsed.model)
+            if capability_check is not None and "tools" not in capability_check.config.capabilities:
+                raise InvalidRequest(
+                    f"モデル '{parsed.model}' はツール呼び出しに対応していません / model '{parsed.model}' does not support tools",
+                    param="tools",
+                    code="unsupported_capability",
+                )
+        decision = decide(
+            platform.registry,
+            parsed.model,
+            declared_class=parse_declared_class(request.headers.get("x-gennai-classification")),
+        )
+        if parsed.stream:
+            include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
+            chunks = await _cancel_on_disconnect(
+                request, platform.dispatcher.stream_chat(decision.candidates, data, call.outcome)
+            )
+            return StreamingResponse(
+                _sse(call, chunks, include_usage),
+                media_type="text/event-stream",
+                headers={**_SSE_HEADERS, **call.headers()},
+            )
+        result = await _cancel_on_disconnect(request, platform.dispatcher.chat(decision.candidates, data, call.outcome))
+    except ClientDisconnected:
+        call.record("client_disconnected", CLIENT_CLOSED)
+        return Response(status_code=CLIENT_CLOSED)
+    except GatewayError as error:
+        call.record("error", error.status, error)
+        return error_response(error)
+    except BaseException:
+        call.record("error", 500, detail="internal error")
+        raise
+    call.record("ok", 200)
+    return json_response(result, headers=call.headers())
+
+
+async def _sse(call: _Call, chunks: AsyncIterator[dict[str, Any]], include_usage: bool) -> AsyncIterator[bytes]:
+    dumps = orjson.dumps
+    try:
+        async for item in chunks:
+            if "usage" in item and not include_usage:
+                if not item.get("choices"):
+                    continue
+                item = {k: v for k, v in item.items() if k != "usage"}
+            yield b"data: " + dumps(item) + b"\n\n"
+        call.record("ok", 200)
+        yield _DONE
+    except GatewayError as error:
+        # The stream started: the status line is gone, so the error travels as an event.
+        call.record("error_mid_stream", error.status, error)
+        yield b"data: " + dumps(error.to_payload()) + b"\n\n"
+        return
+    except asyncio.CancelledError:
+        call.record("client_disconnected", CLIENT_CLOSED)
+        raise
+    except Exception:
+        call.record("error_mid_stream", 500, detail="internal error")
+        yield b"data: " + dumps(UpstreamError("内部エラー / Internal error", status=500).to_payload()) + b"\n\n"
+        return
+    finally:
+        if not call.recorded:
+            # Closed early by the server (e.g. the client vanished between two chunks).
+            call.record("client_disconnected", CLIENT_CLOSED)
+
+
+async def embeddings(request: Request) -> Response:
+    platform = _platform(request)
+    call = _Call(platform, "embeddings")
+    try:
+        call.principal = await authenticate(request, platform)
+        data = await read_json(request, platform.loaded.config.server.max_body_bytes)
+        try:
+            parsed = EmbeddingRequest.model_validate(data)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        decision = decide(
+            platform.registry,
+            parsed.model,
+            declared_class=parse_declared_class(request.headers.get("x-gennai-classification")),
+            capability="embeddings",
+        )
+        result = await _cancel_on_disconnect(request, platform.dispatcher.embeddings(decision.candidates, data, call.outcome))
+    except ClientDisconnected:
+        call.record("client_disconnected", CLIENT_CLOSED)
+        return Response(status_code=CLIENT_CLOSED)
+    except GatewayError as error:
+        call.record("error", error.status, error)
+        return error_response(error)
+    except BaseException:
+        call.record("error", 500, detail="internal error")
+        raise
+    call.record("ok", 200)
+    return json_response(result, headers=call.headers())
+
+
+async def list_models(request: Request) -> Response:
+    platform = _platform(request)
+    try:
+        await authenticate(request, platform)
+    except GatewayError as error:
+        return error_response(error)
+    return json_response({"object": "list", "data": [model.describe() for model in platform.registry]})
+
+
+async def retrieve_model(request: Request) -> Response:
+    platform = _platform(request)
+    try:
+        await authenticate(request, platform)
+    except GatewayError as error:
+        return error_response(error)
+    model = platform.registry.get(request.path_params["model_id"])
+    if model is None:
+        return error_response(ModelNotFound("The model does not exist", param="model", code="model_not_found"))
+    return json_response(model.describe())
+
+
+routes = [
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/embeddings", embeddings, methods=["POST"]),
+    Route("/v1/models", list_models, methods=["GET"]),
+    Route("/v1/models/{model_id:path}", retrieve_model, methods=["GET"]),
+]

