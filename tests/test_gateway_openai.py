@@ -60,6 +60,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, openai_upstream: tuple[Ope
             model_toml("flaky", "flaky", base),
             model_toml("public", "ok", base, clearance=1),
             model_toml("to-public", "fail-500", base, fallback=["public", "ok"]),
+            model_toml("patient", "slow", base, timeout_s=30),
         ]
     )
     with running_gennai(tmp_path_factory.mktemp("gw"), models) as server:
@@ -265,3 +266,80 @@ def test_every_request_leaves_one_usage_record(gateway: GennaiServer, client: op
     assert new[0].tokens_in == 11 and new[0].tokens_out == 4 and new[0].api_key_id is not None
     assert new[1].ttft_ms is not None and new[1].tokens_out == 4
     assert new[2].http_status == 502 and new[2].attempts == 2
+
+
+def _wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_client_disconnect_cancels_upstream_stream(gateway: GennaiServer, openai_upstream: tuple[OpenAIUpstream, str]) -> None:
+    upstream, _ = openai_upstream
+    before = upstream.cancelled
+    body = {"model": "stall", "messages": MESSAGES, "stream": True}
+    headers = {"Authorization": f"Bearer {gateway.api_key}"}
+    with httpx.Client(timeout=10) as http:
+        with http.stream("POST", gateway.base_url + "/chat/completions", json=body, headers=headers) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    break  # first chunk arrived; now the client goes away
+    assert _wait_for(lambda: upstream.cancelled > before, 3.0), "upstream request was not cancelled"
+
+
+def test_client_disconnect_cancels_upstream_request(gateway: GennaiServer, openai_upstream: tuple[OpenAIUpstream, str]) -> None:
+    upstream, _ = openai_upstream
+    before = upstream.cancelled
+    body = {"model": "echo", "messages": MESSAGES}
+    headers = {"Authorization": f"Bearer {gateway.api_key}"}
+    # A model with a long timeout in front of the 'slow' upstream.
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(gateway.base_url + "/chat/completions", json={**body, "model": "patient"}, headers=headers, timeout=0.3)
+    assert _wait_for(lambda: upstream.cancelled > before, 3.0), "upstream request was not cancelled"
+    assert _wait_for(lambda: _statuses(gateway, "patient"), 3.0), "no usage record for the abandoned request"
+
+
+def _statuses(gateway: GennaiServer, model_id: str) -> bool:
+    gateway.platform.usage.flush()
+    with Session(gateway.platform.engine) as session:
+        return "client_disconnected" in session.scalars(select(UsageRecord.status).where(UsageRecord.model_id == model_id)).all()
+
+
+def test_bounded_queue_refuses_with_503(tmp_path: Path, openai_upstream: tuple[OpenAIUpstream, str]) -> None:
+    _, base = openai_upstream
+    models = model_toml("tiny", "slow", base, timeout_s=10, extra="max_concurrency = 1\nmax_queue = 1").replace(
+        "max_concurrency = 8\n", ""
+    )
+    with running_gennai(tmp_path, models) as server:
+        async def burst() -> list[int]:
+            async with httpx.AsyncClient(timeout=20) as http:
+                async def one() -> int:
+                    r = await http.post(
+                        server.base_url + "/chat/completions",
+                        json={"model": "tiny", "messages": MESSAGES},
+                        headers={"Authorization": f"Bearer {server.api_key}"},
+                    )
+                    if r.status_code == 503:
+                        assert r.headers["retry-after"] and r.json()["error"]["code"] == "model_overloaded"
+                    return r.status_code
+                return await asyncio.gather(*(one() for _ in range(4)))
+
+        codes = asyncio.run(burst())
+    assert sorted(codes) == [200, 200, 503, 503]
+
+
+def test_circuit_breaker_opens_after_repeated_failures(tmp_path: Path, openai_upstream: tuple[OpenAIUpstream, str]) -> None:
+    upstream, base = openai_upstream
+    with running_gennai(tmp_path, model_toml("down", "fail-503", base), retries=0, circuit_threshold=2, circuit_reset_s=60) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+        before = upstream.counts["fail-503"]
+        codes = []
+        for _ in range(4):
+            with pytest.raises(openai.APIStatusError) as info:
+                client.chat.completions.create(model="down", messages=MESSAGES)
+            codes.append(info.value.status_code)
+        assert codes == [502, 502, 503, 503]
+        assert upstream.counts["fail-503"] - before == 2  # the open circuit spares the backend

@@ -25,12 +25,22 @@ keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=T
 app.add_typer(keys_app, name="keys")
 
 console = Console()
+if not console.is_terminal:
+    console = Console(width=160)  # pipes and logs: no 80-column folding
 errors = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="gennai.toml to use (default: $GENNAI_CONFIG or ./gennai.toml)"),
 ]
+
+
+def _table(*headers: str) -> Table:
+    """A table whose cells wrap instead of being cut off in narrow terminals and pipes."""
+    table = Table()
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -128,7 +138,7 @@ def keys_list(config: ConfigOption = None) -> None:
 
     loaded = _load(config)
     engine = _engine(loaded)
-    table = Table("prefix", "name", "scopes", "created", "state")
+    table = _table("prefix", "name", "scopes", "created", "state")
     for key in list_keys(engine):
         state = "revoked" if key.revoked_at else "active"
         table.add_row(key.prefix + "…", key.name, ",".join(key.scopes or []), f"{key.created_at:%Y-%m-%d %H:%M}", state)
@@ -178,7 +188,7 @@ def models(config: ConfigOption = None) -> None:
 
     with console.status("checking models…"):
         results = asyncio.run(probe())
-    table = Table("id", "name", "provider", "origin", "hosting", "clearance", "reachable")
+    table = _table("id", "name", "provider", "origin", "hosting", "clearance", "reachable")
     for model in registry:
         c = model.config
         reachable, detail = results[model.id]

@@ -42,6 +42,17 @@ class OpenAIUpstream:
         if self.runner is not None:
             await self.runner.cleanup()
 
+    async def _idle_unless_disconnected(self, request: web.Request, seconds: float) -> bool:
+        """Wait; False (and count a cancellation) as soon as the client closes the connection."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                self.cancelled += 1
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "ok", "object": "model"}]})
 
@@ -72,8 +83,8 @@ class OpenAIUpstream:
             return web.json_response(
                 {"error": {"message": f"scripted {status}", "type": "test", "code": None}}, status=status, headers=headers
             )
-        if name == "slow":
-            await asyncio.sleep(5)
+        if name == "slow" and not await self._idle_unless_disconnected(request, 5):
+            return web.Response(status=499)
         text = orjson.dumps(body).decode() if name == "echo" else "Hello from upstream"
         if not body.get("stream"):
             return web.json_response(
@@ -94,8 +105,8 @@ class OpenAIUpstream:
             for index, piece in enumerate(pieces):
                 delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
                 await response.write(_sse(_chunk(body["model"], delta)))
-                if name == "stall":
-                    await asyncio.sleep(5)
+                if name == "stall" and not await self._idle_unless_disconnected(request, 5):
+                    return response
                 if name in ("midstream", "midstream-error") and index == 1:
                     if name == "midstream-error":
                         await response.write(_sse({"error": {"message": "scripted failure", "type": "server_error"}}))

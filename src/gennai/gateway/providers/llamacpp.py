@@ -107,14 +107,22 @@ class LlamaCppProvider(Provider):
             arguments["response_format"] = {"type": "json_object"}
         return arguments
 
-    def _generate(self, arguments: dict[str, Any], emit: Any, cancelled: threading.Event) -> None:
-        """Runs on the model's thread: stream tokens to `emit` until done or cancelled."""
+    def _generate(
+        self, arguments: dict[str, Any], emit: Any, cancelled: threading.Event, counts: dict[str, int]
+    ) -> None:
+        """Runs on the model's thread: stream tokens to `emit` until done or cancelled.
+
+        `counts` receives the prompt length (context size when the first token arrives) and
+        the context size at the end, read from llama.cpp itself.
+        """
         llama = self._llama
         if llama is None:
             raise UpstreamError(f"model '{self.model.id}' is not loaded", retry_same=False)
         stream: Iterator[dict[str, Any]] = llama.create_chat_completion(**arguments, stream=True)
         try:
             for item in stream:
+                if "prompt" not in counts:
+                    counts["prompt"] = llama.n_tokens
                 if cancelled.is_set():
                     break
                 emit(item)
@@ -122,8 +130,9 @@ class LlamaCppProvider(Provider):
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
+            counts["end"] = llama.n_tokens
 
-    async def _stream_raw(self, arguments: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _stream_raw(self, arguments: dict[str, Any], counts: dict[str, int]) -> AsyncIterator[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         cancelled = threading.Event()
@@ -133,7 +142,7 @@ class LlamaCppProvider(Provider):
 
         def run() -> None:
             try:
-                self._generate(arguments, emit, cancelled)
+                self._generate(arguments, emit, cancelled, counts)
             except BaseException as exc:  # noqa: BLE001 - handed to the event loop below
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             else:
@@ -156,36 +165,29 @@ class LlamaCppProvider(Provider):
                 # Let the thread notice the flag; never block the loop waiting for it.
                 future.add_done_callback(lambda f: f.exception())
 
-    def _count_prompt_tokens(self, messages: list[dict[str, Any]]) -> int:
-        llama = self._llama
-        try:
-            text = "".join(f"{m.get('role', '')}\n{_content_text(m.get('content'))}\n" for m in messages)
-            return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)) + 3 * len(messages)
-        except Exception:  # noqa: BLE001 - usage is an estimate here, never a failure
-            return 0
-
     async def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         arguments = self._arguments(body)
         response_id = completion_id()
         created = now_s()
         model_id = self.model.id
-        completion_tokens = 0
+        chunks_with_text = 0
         finish_reason: str | None = None
-        async for item in self._stream_raw(arguments):
+        counts: dict[str, int] = {}
+        async for item in self._stream_raw(arguments, counts):
             choice = (item.get("choices") or [{}])[0]
             delta = choice.get("delta") or {}
             if choice.get("finish_reason"):
                 finish_reason = choice["finish_reason"]
             if delta.get("content"):
-                completion_tokens += 1
+                chunks_with_text += 1
             if not delta and not choice.get("finish_reason"):
                 continue
             yield chunk(response_id, model_id, created, delta, choice.get("finish_reason"))
         if finish_reason is None:
             yield chunk(response_id, model_id, created, {}, "stop")
-        prompt_tokens = await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._count_prompt_tokens, arguments["messages"]
-        )
+        prompt_tokens = counts.get("prompt", 0)
+        # The last sampled token is never fed back, hence the + 1.
+        completion_tokens = max(chunks_with_text, counts.get("end", prompt_tokens) - prompt_tokens + 1) if chunks_with_text else 0
         yield usage_chunk(response_id, model_id, created, prompt_tokens, completion_tokens)
 
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -245,7 +247,9 @@ class LlamaCppProvider(Provider):
             path = self.model_path
         except FileNotFoundError as exc:
             return ProbeResult(False, str(exc))
-        return ProbeResult(path.is_file(), f"{'found' if path.is_file() else 'missing'}: {path}")
+        if path.is_file():
+            return ProbeResult(True, f"GGUF found ({path.name}, loaded at start-up)")
+        return ProbeResult(False, f"GGUF file not found: {path}")
 
 
 def _content_text(content: Any) -> str:
