@@ -35,6 +35,19 @@ JAPANESE_AWS_REGIONS = frozenset({"ap-northeast-1", "ap-northeast-3"})
 _SECRET_KEY_NAMES = frozenset({"api_key", "apikey", "secret", "password", "token", "aws_secret_access_key"})
 
 
+# Cross-region inference profiles route by their prefix; only `jp.` keeps data in Japan.
+_FOREIGN_PROFILE_PREFIXES = frozenset({"apac", "global", "us", "us-gov", "eu", "au", "ca"})
+
+
+def _stays_in_japan(upstream_model: str) -> bool:
+    """A `jp.` profile, or a base model id (served in the client's Japanese region)."""
+    if upstream_model.startswith("jp."):
+        return True
+    if upstream_model.startswith("arn:"):
+        return False  # application profiles may route anywhere; name a jp. profile instead
+    return upstream_model.split(".", 1)[0] not in _FOREIGN_PROFILE_PREFIXES
+
+
 class ConfigError(Exception):
     """A configuration problem, already phrased for a person: file, line, key and reason."""
 
@@ -128,9 +141,9 @@ class ModelConfig(_Strict):
                         f"hosting '{self.hosting}' means the data stays in Japan, but region "
                         f"'{self.region}' is not a Japanese region (use ap-northeast-1 or ap-northeast-3)"
                     )
-                if not self.upstream_model.startswith("jp."):
+                if not _stays_in_japan(self.upstream_model):
                     raise ValueError(
-                        f"hosting '{self.hosting}' needs a 'jp.' inference profile; "
+                        f"hosting '{self.hosting}' needs a 'jp.' inference profile or an in-region model id; "
                         f"'{self.upstream_model}' may route outside Japan"
                     )
         if self.provider == "llamacpp" and self.hosting not in ("on-premises", "government-cloud"):

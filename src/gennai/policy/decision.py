@@ -44,6 +44,12 @@ def cleared(model: RegisteredModel, effective_class: int) -> bool:
     return model.config.clearance >= effective_class
 
 
+def serves(model: RegisteredModel, capability: str) -> bool:
+    """Chat completions also reach translation models (PLaMo翻訳 speaks the chat API)."""
+    capabilities = model.config.capabilities
+    return capability in capabilities or (capability == "chat" and "translation" in capabilities)
+
+
 def decide(
     registry: ModelRegistry,
     requested_model: str,
@@ -60,7 +66,7 @@ def decide(
         )
     effective = declared_class
     reason = f"declared {CLASS_NAMES[effective]}"
-    if capability not in model.config.capabilities:
+    if not serves(model, capability):
         raise InvalidRequest(
             f"モデル '{model.id}' は {capability} に対応していません / model '{model.id}' does not support {capability}",
             param="model",
@@ -80,10 +86,10 @@ def decide(
     candidates = [model.id]
     for other_id in model.config.fallback:
         other = registry.get(other_id)
-        if other is not None and cleared(other, effective) and capability in other.config.capabilities:
+        if other is not None and cleared(other, effective) and serves(other, capability):
             candidates.append(other_id)
     return Decision(effective_class=effective, candidates=candidates, reasons=(reason,))
 
 
 def _eligible(registry: ModelRegistry, effective_class: int, capability: str) -> Iterable[RegisteredModel]:
-    return (m for m in registry if cleared(m, effective_class) and capability in m.config.capabilities)
+    return (m for m in registry if cleared(m, effective_class) and serves(m, capability))
