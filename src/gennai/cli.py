@@ -212,6 +212,7 @@ def serve(
 
     loaded = _load(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         platform = Platform.build(loaded)
     except KeySecretError as exc:
