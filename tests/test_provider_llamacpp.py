@@ -184,3 +184,16 @@ def test_missing_gguf_is_a_clear_error(tmp_path: Path) -> None:
 
     message = asyncio.run(run())
     assert "missing.gguf" in message and "not found" in message
+
+
+def test_a_broken_model_does_not_stop_the_gateway(tmp_path: Path) -> None:
+    broken = EMBEDDED.replace('provider = "llamacpp"', f'provider = "llamacpp"\nmodel_path = "{tmp_path / "gone.gguf"}"')
+    with running_gennai(tmp_path, broken) as server:
+        import httpx
+
+        ready = httpx.get(server.root_url + "/readyz")
+        assert ready.status_code == 503 and ready.json()["models"] == {"smollm2": False}
+        client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+        with pytest.raises(openai.APIStatusError) as info:
+            client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "hi"}])
+        assert info.value.status_code == 503 and "gone.gguf" in info.value.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from gennai.config import GatewayConfig, ModelConfig
 from gennai.gateway.providers.base import ProbeResult, Provider
 from gennai.gateway.resilience import CircuitBreaker, ConcurrencyLimiter
+
+log = logging.getLogger("gennai.gateway")
 
 
 @dataclass(slots=True)
@@ -96,7 +99,14 @@ class ModelRegistry:
         return self._models.get(model_id)
 
     async def start(self) -> None:
-        await asyncio.gather(*(model.provider.start() for model in self._models.values()))
+        """Start every provider; one that fails is logged and stays not ready (see /readyz)
+        instead of stopping the whole gateway."""
+        models = list(self._models.values())
+        results = await asyncio.gather(*(m.provider.start() for m in models), return_exceptions=True)
+        for model, result in zip(models, results, strict=True):
+            if isinstance(result, BaseException):
+                message = getattr(result, "message", None) or f"{type(result).__name__}: {result}"
+                log.error("model '%s' did not start: %s", model.id, message)
 
     async def close(self) -> None:
         await asyncio.gather(*(model.provider.close() for model in self._models.values()), return_exceptions=True)

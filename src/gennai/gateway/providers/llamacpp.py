@@ -117,7 +117,7 @@ class LlamaCppProvider(Provider):
         """
         llama = self._llama
         if llama is None:
-            raise UpstreamError(f"model '{self.model.id}' is not loaded", retry_same=False)
+            raise UpstreamError(f"model '{self.model.id}' is not loaded ({self._load_error or 'not started'})", status=503, retry_same=False)
         stream: Iterator[dict[str, Any]] = llama.create_chat_completion(**arguments, stream=True)
         try:
             for item in stream:
