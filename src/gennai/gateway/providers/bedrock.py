@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import ssl
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -56,6 +57,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     ParamValidationError,
     PartialCredentialsError,
+    ReadTimeoutError,
     ResponseStreamingError,
 )
 from botocore.tokens import FrozenAuthToken
@@ -503,7 +505,10 @@ def bedrock_error(model_id: str, exc: BaseException) -> GatewayError:
         return exc
     if isinstance(exc, ClientError):
         return _client_error(model_id, exc)
-    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | ConnectTimeoutError | urllib3.exceptions.ConnectTimeoutError):
+    # botocore's timeout classes are not urllib3's (they derive from a vendored copy), and a
+    # read that times out mid-stream raises urllib3's own: all of them are timeouts.
+    timeouts = (ReadTimeoutError, ConnectTimeoutError, urllib3.exceptions.TimeoutError)
+    if isinstance(exc, timeouts):
         return UpstreamTimeout(f"model '{model_id}': Bedrock did not answer in time ({type(exc).__name__})")
     if isinstance(exc, EndpointConnectionError):
         return UpstreamError(f"model '{model_id}': could not connect to Bedrock ({type(exc).__name__})")
@@ -703,12 +708,20 @@ class BedrockProvider(Provider):
             max_workers=self.model.max_concurrency + _SPARE_WORKERS, thread_name_prefix=f"bedrock-{self.model.id}"
         )
         loop = asyncio.get_running_loop()
-        self._client = await loop.run_in_executor(self._executor, self._create_client)
+        try:
+            self._client = await loop.run_in_executor(self._executor, self._create_client)
+        except Exception as exc:  # noqa: BLE001 - reported by the registry; the model stays not ready
+            raise UpstreamError(
+                f"model '{self.model.id}': the Bedrock client could not be created: {type(exc).__name__}: {_short(str(exc))}",
+                retry_same=False,
+            ) from None
 
     def client_config(self) -> Config:
         timeout = self.model.timeout_s
         config = Config(
-            retries={"max_attempts": 1, "mode": "standard"},  # the dispatcher retries, not botocore
+            # One attempt in all: the dispatcher retries, not botocore. (In a Config, botocore's
+            # `max_attempts` counts retries, so `max_attempts=1` would still retry once.)
+            retries={"total_max_attempts": 1, "mode": "standard"},
             read_timeout=timeout,
             connect_timeout=min(10.0, timeout),
             max_pool_connections=self.model.max_concurrency,
@@ -762,9 +775,12 @@ class BedrockProvider(Provider):
     async def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         request = converse_request(body, self.upstream_model)
         translator = StreamTranslator(self.model.id)
-        async for event in self._stream_events(request):
-            for item in translator.feed(event):
-                yield item
+        # aclosing: when this generator is closed early, the event reader is closed at once
+        # (which drops the Bedrock connection), not whenever it is garbage-collected.
+        async with contextlib.aclosing(self._stream_events(request)) as events:
+            async for event in events:
+                for item in translator.feed(event):
+                    yield item
         for item in translator.finish():
             yield item
 
