@@ -237,6 +237,8 @@ def serve(
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         http="httptools",
         access_log=False,
+        proxy_headers=bool(server.forwarded_allow_ips),
+        forwarded_allow_ips=server.forwarded_allow_ips or None,
         log_level=os.environ.get("GENNAI_LOG_LEVEL", "warning").lower(),
         timeout_graceful_shutdown=int(server.shutdown_timeout_s),
     )

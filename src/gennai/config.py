@@ -62,6 +62,9 @@ class ServerConfig(_Strict):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
     # Seconds a graceful shutdown waits for in-flight requests.
     shutdown_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    # Behind a load balancer: addresses whose X-Forwarded-For / -Proto are trusted
+    # (e.g. "10.0.0.5,10.0.0.6" or "*"). Empty: the headers are ignored.
+    forwarded_allow_ips: str = ""
 
 
 class DatabaseConfig(_Strict):

@@ -8,22 +8,24 @@ to the dispatcher, answer, and leave exactly one usage record whatever happened.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive
 
 from gennai.accounts.keys import Principal
 from gennai.api.errors import error_response, json_response, validation_error
 from gennai.api.schemas import ChatCompletionRequest, EmbeddingRequest
-from gennai.gateway.dispatch import Outcome
+from gennai.api.streaming import DisconnectWatch, EventStreamResponse
+from gennai.gateway.dispatch import Chunk, Outcome
+from gennai.gateway.providers.base import RawEvents
 from gennai.gateway.errors import (
     GatewayError,
     InvalidRequest,
@@ -36,8 +38,10 @@ from gennai.platform import Platform
 from gennai.policy.decision import decide, parse_declared_class
 from gennai.records.usage import UsageEntry, now_utc
 
-_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _DONE = b"data: [DONE]\n\n"
+# Request ids: a random per-process prefix and a counter (unique, and cheaper than uuid4).
+_ID_PREFIX = os.urandom(6).hex()
+_ID_COUNTER = itertools.count(1)
 CLIENT_CLOSED = 499
 
 
@@ -93,7 +97,7 @@ class _Call:
         self.endpoint = endpoint
         self.streamed = streamed
         self.started = time.perf_counter()
-        self.request_id = uuid.uuid4().hex
+        self.request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
         self.outcome = Outcome()
         self.recorded = False
 
@@ -138,39 +142,10 @@ class _Call:
         return headers
 
 
-async def _until_disconnect(receive: Receive, task: asyncio.Task[Any], flag: list[bool]) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            flag.append(True)
-            task.cancel()
-            return
-
-
-async def _cancel_on_disconnect(request: Request, coroutine: Any) -> Any:
-    """Await `coroutine`; if the client goes away first, cancel it (and its upstream call)."""
-    current = asyncio.current_task()
-    assert current is not None
-    disconnected: list[bool] = []
-    watcher = asyncio.ensure_future(_until_disconnect(request.receive, current, disconnected))
-    try:
-        return await coroutine
-    except asyncio.CancelledError:
-        if disconnected:
-            current.uncancel()
-            raise ClientDisconnected from None
-        raise
-    finally:
-        watcher.cancel()
-
-
-class ClientDisconnected(Exception):
-    pass
-
-
 async def chat_completions(request: Request) -> Response:
     platform = _platform(request)
     call = _Call(platform, "chat.completions")
+    watch: DisconnectWatch | None = None
     try:
         call.principal = await authenticate(request, platform)
         data = await read_json(request, platform.loaded.config.server.max_body_bytes)
@@ -180,8 +155,8 @@ async def chat_completions(request: Request) -> Response:
             raise validation_error(exc) from None
         call.streamed = bool(parsed.stream)
         if parsed.tools:
-            capability_check = platform.registry.get(parsed.model)
-            if capability_check is not None and "tools" not in capability_check.config.capabilities:
+            target = platform.registry.get(parsed.model)
+            if target is not None and "tools" not in target.config.capabilities:
                 raise InvalidRequest(
                     f"モデル '{parsed.model}' はツール呼び出しに対応していません / model '{parsed.model}' does not support tools",
                     param="tools",
@@ -192,18 +167,18 @@ async def chat_completions(request: Request) -> Response:
             parsed.model,
             declared_class=parse_declared_class(request.headers.get("x-gennai-classification")),
         )
+        watch = DisconnectWatch(request.receive)
         if parsed.stream:
             include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-            chunks = await _cancel_on_disconnect(
-                request, platform.dispatcher.stream_chat(decision.candidates, data, call.outcome)
-            )
-            return StreamingResponse(
-                _sse(call, chunks, include_usage),
-                media_type="text/event-stream",
-                headers={**_SSE_HEADERS, **call.headers()},
-            )
-        result = await _cancel_on_disconnect(request, platform.dispatcher.chat(decision.candidates, data, call.outcome))
-    except ClientDisconnected:
+            chunks = await platform.dispatcher.stream_chat(decision.candidates, data, call.outcome)
+            response = EventStreamResponse(_sse(call, chunks, include_usage), call.headers(), watch)
+            watch = None  # the response owns it now
+            return response  # type: ignore[return-value]
+        result = await platform.dispatcher.chat(decision.candidates, data, call.outcome)
+    except asyncio.CancelledError:
+        if watch is None or not watch.absorb():
+            call.record("error", 500, detail="cancelled")
+            raise
         call.record("client_disconnected", CLIENT_CLOSED)
         return Response(status_code=CLIENT_CLOSED)
     except GatewayError as error:
@@ -212,14 +187,21 @@ async def chat_completions(request: Request) -> Response:
     except BaseException:
         call.record("error", 500, detail="internal error")
         raise
+    finally:
+        if watch is not None:
+            watch.stop()
     call.record("ok", 200)
     return json_response(result, headers=call.headers())
 
 
-async def _sse(call: _Call, chunks: AsyncIterator[dict[str, Any]], include_usage: bool) -> AsyncIterator[bytes]:
+async def _sse(call: _Call, chunks: AsyncIterator[Chunk], include_usage: bool) -> AsyncIterator[bytes]:
     dumps = orjson.dumps
     try:
         async for item in chunks:
+            if type(item) is RawEvents:
+                yield item.data
+                continue
+            assert isinstance(item, dict)
             if "usage" in item and not include_usage:
                 if not item.get("choices"):
                     continue
@@ -248,6 +230,7 @@ async def _sse(call: _Call, chunks: AsyncIterator[dict[str, Any]], include_usage
 async def embeddings(request: Request) -> Response:
     platform = _platform(request)
     call = _Call(platform, "embeddings")
+    watch: DisconnectWatch | None = None
     try:
         call.principal = await authenticate(request, platform)
         data = await read_json(request, platform.loaded.config.server.max_body_bytes)
@@ -261,8 +244,12 @@ async def embeddings(request: Request) -> Response:
             declared_class=parse_declared_class(request.headers.get("x-gennai-classification")),
             capability="embeddings",
         )
-        result = await _cancel_on_disconnect(request, platform.dispatcher.embeddings(decision.candidates, data, call.outcome))
-    except ClientDisconnected:
+        watch = DisconnectWatch(request.receive)
+        result = await platform.dispatcher.embeddings(decision.candidates, data, call.outcome)
+    except asyncio.CancelledError:
+        if watch is None or not watch.absorb():
+            call.record("error", 500, detail="cancelled")
+            raise
         call.record("client_disconnected", CLIENT_CLOSED)
         return Response(status_code=CLIENT_CLOSED)
     except GatewayError as error:
@@ -271,6 +258,9 @@ async def embeddings(request: Request) -> Response:
     except BaseException:
         call.record("error", 500, detail="internal error")
         raise
+    finally:
+        if watch is not None:
+            watch.stop()
     call.record("ok", 200)
     return json_response(result, headers=call.headers())
 
@@ -296,9 +286,12 @@ async def retrieve_model(request: Request) -> Response:
     return json_response(model.describe())
 
 
-routes = [
+hot_routes = [
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     Route("/v1/embeddings", embeddings, methods=["POST"]),
+]
+routes = [
+    *hot_routes,
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model_id:path}", retrieve_model, methods=["GET"]),
 ]

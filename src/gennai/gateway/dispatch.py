@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 
 from gennai.config import GatewayConfig
 from gennai.gateway.errors import GatewayError, Overloaded, UpstreamError, UpstreamTimeout
+from gennai.gateway.providers.base import RawEvents
 from gennai.gateway.registry import ModelRegistry, RegisteredModel
 
 T = TypeVar("T")
+Chunk = dict[str, Any] | RawEvents
 
 
 @dataclass(slots=True)
@@ -75,14 +77,14 @@ class Dispatcher:
 
     async def stream_chat(
         self, candidates: list[str], body: dict[str, Any], outcome: Outcome
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[Chunk]:
         """Open a stream on the first model that yields a first chunk; return all chunks.
 
         Failures before the first chunk are retried and fall back; after it, the returned
         iterator raises and the caller ends the stream with an error event.
         """
 
-        async def open_stream(model: RegisteredModel) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+        async def open_stream(model: RegisteredModel) -> tuple[Chunk, AsyncIterator[Chunk]]:
             timeout = model.config.timeout_s
             async with asyncio.timeout(timeout):
                 await model.limiter.acquire()
@@ -107,29 +109,35 @@ class Dispatcher:
     async def _continue(
         self,
         model: RegisteredModel,
-        first: dict[str, Any],
-        iterator: AsyncIterator[dict[str, Any]],
+        first: Chunk,
+        iterator: AsyncIterator[Chunk],
         outcome: Outcome,
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[Chunk]:
         timeout = model.config.timeout_s
+        watchdog = IdleWatchdog(timeout)
         try:
             _note_usage(first, outcome)
             yield first
             while True:
+                watchdog.waiting()
                 try:
-                    async with asyncio.timeout(timeout):
-                        item = await anext(iterator)
+                    item = await anext(iterator)
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
-                    model.breaker.record_failure()
-                    raise UpstreamTimeout(f"model '{model.id}' stopped sending for {timeout:g} s") from None
+                except asyncio.CancelledError:
+                    if watchdog.fired():
+                        model.breaker.record_failure()
+                        raise UpstreamTimeout(f"model '{model.id}' stopped sending for {timeout:g} s") from None
+                    raise
                 except UpstreamError:
                     model.breaker.record_failure()
                     raise
+                finally:
+                    watchdog.idle()
                 _note_usage(item, outcome)
                 yield item
         finally:
+            watchdog.close()
             model.limiter.release()
             await _close(iterator)
 
@@ -191,8 +199,54 @@ class Dispatcher:
         raise last_error
 
 
-def _note_usage(item: dict[str, Any], outcome: Outcome) -> None:
-    usage = item.get("usage")
+class IdleWatchdog:
+    """Cancels the streaming task when the upstream sends nothing for `timeout` seconds.
+
+    Cheaper than a fresh `asyncio.timeout()` per chunk: a chunk costs two attribute writes;
+    the one timer re-arms itself only when it fires early. Time the client takes to read
+    (while the task is not waiting on the upstream) never counts.
+    """
+
+    __slots__ = ("timeout", "_loop", "_task", "_since", "_handle", "_fired")
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._since: float | None = None
+        self._fired = False
+        self._handle = self._loop.call_later(timeout, self._check)
+
+    def waiting(self) -> None:
+        self._since = self._loop.time()
+
+    def idle(self) -> None:
+        self._since = None
+
+    def fired(self) -> bool:
+        if self._fired and self._task is not None:
+            self._task.uncancel()
+            return True
+        return False
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        since = self._since
+        if since is not None and now - since >= self.timeout and self._task is not None:
+            self._fired = True
+            self._task.cancel()
+            return
+        delay = self.timeout if since is None else since + self.timeout - now
+        self._handle = self._loop.call_later(max(delay, 0.001), self._check)
+
+    def close(self) -> None:
+        self._handle.cancel()
+
+
+def _note_usage(item: dict[str, Any] | RawEvents, outcome: Outcome) -> None:
+    if type(item) is RawEvents:
+        return
+    usage = item.get("usage")  # type: ignore[union-attr]
     if usage:
         outcome.tokens_in = int(usage.get("prompt_tokens") or 0)
         outcome.tokens_out = int(usage.get("completion_tokens") or 0)

@@ -14,13 +14,13 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, bindparam, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,7 +54,10 @@ class UsageEntry:
     detail: str | None = None
 
     def to_row(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(field.name for field in fields(UsageEntry))
 
 
 def _row_to_json(row: dict[str, Any]) -> bytes:
@@ -87,6 +90,7 @@ class UsageWriter:
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._fast: _DriverInsert | None = None
         self.written = 0
         self.spooled = 0
 
@@ -125,7 +129,7 @@ class UsageWriter:
             while self._pending:
                 batch = self._take(self._batch_size)
                 try:
-                    self._insert([entry.to_row() for entry in batch])
+                    self._insert_entries(batch)
                 except SQLAlchemyError as exc:
                     self._pending.extendleft(reversed(batch))
                     log.warning("usage records not written (%s); %d pending", type(exc).__name__, len(self._pending))
@@ -141,6 +145,13 @@ class UsageWriter:
         while pending and len(batch) < count:
             batch.append(pending.popleft())
         return batch
+
+    def _insert_entries(self, entries: list[UsageEntry]) -> None:
+        """The hot batch insert: one executemany through the driver, no per-row ORM work."""
+        if self._fast is None:
+            self._fast = _DriverInsert(self._engine)
+        with self._engine.begin() as connection:
+            connection.exec_driver_sql(self._fast.sql, self._fast.parameters(entries))
 
     def _insert(self, rows: list[dict[str, Any]], *, ignore_duplicates: bool = False) -> None:
         if not rows:
@@ -207,6 +218,36 @@ class UsageWriter:
             self.spooled = max(0, self.spooled - replayed)
             self.written += replayed
         return replayed
+
+
+class _DriverInsert:
+    """INSERT compiled once for the engine's dialect; rows converted with SQLAlchemy's own
+    bind processors (e.g. datetimes on SQLite), then handed to the driver's executemany."""
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = insert(_TABLE).values({name: bindparam(name) for name in _FIELDS}).compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional)
+        self.order: tuple[str, ...] = tuple(compiled.positiontup or ()) if self.positional else _FIELDS
+        self.processors = {
+            name: processor
+            for name in _FIELDS
+            if (processor := _TABLE.c[name].type._cached_bind_processor(dialect)) is not None  # noqa: SLF001
+        }
+
+    def parameters(self, entries: list[UsageEntry]) -> list[Any]:
+        order = self.order
+        processors = self.processors
+        rows: list[Any] = []
+        for entry in entries:
+            values = [getattr(entry, name) for name in order]
+            for index, name in enumerate(order):
+                processor = processors.get(name)
+                if processor is not None and values[index] is not None:
+                    values[index] = processor(values[index])
+            rows.append(tuple(values) if self.positional else dict(zip(order, values, strict=True)))
+        return rows
 
 
 def now_utc() -> datetime:

@@ -1,7 +1,8 @@
 """The provider interface: one class per kind of backend, all speaking OpenAI-shaped dicts.
 
 A provider receives the client's chat-completions body (its `model` is the gennai model id)
-and returns OpenAI `chat.completion` dicts, or yields `chat.completion.chunk` dicts. It
+and returns OpenAI `chat.completion` dicts, or yields `chat.completion.chunk` dicts (or
+`RawEvents`, already-encoded chunks from an OpenAI-compatible upstream). It
 raises `UpstreamError` subclasses; retries, fallback, timeouts and concurrency limits are
 the dispatcher's job, not the provider's.
 """
@@ -19,6 +20,15 @@ from typing import Any
 
 from gennai.config import ModelConfig
 from gennai.gateway.errors import InvalidRequest
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvents:
+    """Complete server-sent events already in OpenAI `chat.completion.chunk` form, to be
+    forwarded byte for byte (the OpenAI-compatible fast path). Providers yield these or
+    chunk dicts; usage and error events are always yielded as parsed dicts."""
+
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +76,7 @@ class Provider(ABC):
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]: ...
 
     @abstractmethod
-    def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]: ...
+    def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any] | RawEvents]: ...
 
     async def embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(f"model '{self.model.id}' does not provide embeddings", param="model", code="unsupported")
