@@ -85,6 +85,8 @@ def test_cross_field_rules(tmp_path: Path) -> None:
     assert "base_url" in error_of(write(tmp_path, no_url))
     secret3 = MODEL.format(id="a", clearance=3).replace("government-cloud", "domestic-region")
     assert "機密性3" in error_of(write(tmp_path, secret3))
+    embedded = TEMPLATE.replace("max_concurrency = 1", "max_concurrency = 4")
+    assert "one answer at a time" in error_of(write(tmp_path, embedded))
 
 
 def test_environment_overrides(tmp_path: Path) -> None:

@@ -124,6 +124,14 @@ class ModelConfig(_Strict):
     n_threads: Annotated[int, Field(ge=1)] | None = None
     n_ctx: Annotated[int, Field(ge=128)] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_concurrency(cls, data: Any) -> Any:
+        # The embedded model generates one answer at a time; remote servers take many.
+        if isinstance(data, dict) and "max_concurrency" not in data:
+            data = {**data, "max_concurrency": 1 if data.get("provider") == "llamacpp" else 16}
+        return data
+
     @field_validator("capabilities")
     @classmethod
     def _unique_capabilities(cls, value: list[str]) -> list[str]:
@@ -149,6 +157,11 @@ class ModelConfig(_Strict):
                         f"hosting '{self.hosting}' needs a 'jp.' inference profile or an in-region model id; "
                         f"'{self.upstream_model}' may route outside Japan"
                     )
+        if self.provider == "llamacpp" and self.max_concurrency != 1:
+            raise ValueError(
+                "an embedded llamacpp model generates one answer at a time: set max_concurrency = 1 "
+                "(waiting requests queue up to max_queue)"
+            )
         if self.provider == "llamacpp" and self.hosting not in ("on-premises", "government-cloud"):
             raise ValueError("an embedded llamacpp model runs in this process: hosting must be on-premises or government-cloud")
         if self.hosting == "overseas" and self.clearance > 1:

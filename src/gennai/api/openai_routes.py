@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -25,8 +25,8 @@ from gennai.api.errors import error_response, json_response, validation_error
 from gennai.api.schemas import ChatCompletionRequest, EmbeddingRequest
 from gennai.api.streaming import DisconnectWatch, EventStreamResponse
 from gennai.gateway.dispatch import Chunk, Outcome
-from gennai.gateway.providers.base import RawEvents
 from gennai.gateway.errors import (
+    Forbidden,
     GatewayError,
     InvalidRequest,
     ModelNotFound,
@@ -34,8 +34,9 @@ from gennai.gateway.errors import (
     Unauthorized,
     UpstreamError,
 )
+from gennai.gateway.providers.base import RawEvents
 from gennai.platform import Platform
-from gennai.policy.decision import decide, parse_declared_class
+from gennai.policy.decision import Decision, decide, parse_declared_class
 from gennai.records.usage import UsageEntry, now_utc
 
 _DONE = b"data: [DONE]\n\n"
@@ -64,7 +65,7 @@ async def authenticate(request: Request, platform: Platform) -> Principal:
     if principal is None:
         raise Unauthorized("API キーが無効です / Invalid API key", code="invalid_api_key")
     if "chat" not in principal.scopes and "admin" not in principal.scopes:
-        raise Unauthorized("この API キーでは利用できません / This key has no chat scope", code="insufficient_scope")
+        raise Forbidden("この API キーには chat の権限がありません / This key has no chat scope", code="insufficient_scope")
     return principal
 
 
@@ -72,7 +73,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes", code="request_too_large")
-    body = b""
+    body = bytearray()
     async for part in request.stream():
         body += part
         if len(body) > limit:
@@ -142,39 +143,40 @@ class _Call:
         return headers
 
 
-async def chat_completions(request: Request) -> Response:
+Work = Callable[[_Call, Any, dict[str, Any], Decision, DisconnectWatch], Awaitable[dict[str, Any] | EventStreamResponse]]
+
+
+async def _serve(
+    request: Request,
+    endpoint: str,
+    schema: type[ChatCompletionRequest] | type[EmbeddingRequest],
+    needs: Callable[[Any], tuple[str, ...]],
+    work: Work,
+) -> Response:
+    """The common life of an API call: authenticate, read, validate, ask the policy, run
+    `work` with the allowed models, and leave exactly one usage record whatever happens."""
     platform = _platform(request)
-    call = _Call(platform, "chat.completions")
+    call = _Call(platform, endpoint)
     watch: DisconnectWatch | None = None
     try:
         call.principal = await authenticate(request, platform)
         data = await read_json(request, platform.loaded.config.server.max_body_bytes)
         try:
-            parsed = ChatCompletionRequest.model_validate(data)
+            parsed = schema.model_validate(data)
         except ValidationError as exc:
             raise validation_error(exc) from None
-        call.streamed = bool(parsed.stream)
-        if parsed.tools:
-            target = platform.registry.get(parsed.model)
-            if target is not None and "tools" not in target.config.capabilities:
-                raise InvalidRequest(
-                    f"モデル '{parsed.model}' はツール呼び出しに対応していません / model '{parsed.model}' does not support tools",
-                    param="tools",
-                    code="unsupported_capability",
-                )
+        call.streamed = bool(getattr(parsed, "stream", False))
         decision = decide(
             platform.registry,
             parsed.model,
             declared_class=parse_declared_class(request.headers.get("x-gennai-classification")),
+            capabilities=needs(parsed),
         )
         watch = DisconnectWatch(request.receive)
-        if parsed.stream:
-            include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-            chunks = await platform.dispatcher.stream_chat(decision.candidates, data, call.outcome)
-            response = EventStreamResponse(_sse(call, chunks, include_usage), call.headers(), watch)
-            watch = None  # the response owns it now
-            return response  # type: ignore[return-value]
-        result = await platform.dispatcher.chat(decision.candidates, data, call.outcome)
+        result = await work(call, parsed, data, decision, watch)
+        if isinstance(result, EventStreamResponse):
+            watch = None  # the streaming response owns it now and records the outcome
+            return result  # type: ignore[return-value]
     except asyncio.CancelledError:
         if watch is None or not watch.absorb():
             call.record("error", 500, detail="cancelled")
@@ -192,6 +194,35 @@ async def chat_completions(request: Request) -> Response:
             watch.stop()
     call.record("ok", 200)
     return json_response(result, headers=call.headers())
+
+
+def _chat_needs(parsed: ChatCompletionRequest) -> tuple[str, ...]:
+    return ("chat", "tools") if parsed.tools else ("chat",)
+
+
+async def _chat(
+    call: _Call, parsed: ChatCompletionRequest, data: dict[str, Any], decision: Decision, watch: DisconnectWatch
+) -> dict[str, Any] | EventStreamResponse:
+    dispatcher = call.platform.dispatcher
+    if parsed.stream:
+        include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
+        chunks = await dispatcher.stream_chat(decision.candidates, data, call.outcome)
+        return EventStreamResponse(_sse(call, chunks, include_usage), call.headers(), watch)
+    return await dispatcher.chat(decision.candidates, data, call.outcome)
+
+
+async def _embed(
+    call: _Call, _parsed: EmbeddingRequest, data: dict[str, Any], decision: Decision, _watch: DisconnectWatch
+) -> dict[str, Any]:
+    return await call.platform.dispatcher.embeddings(decision.candidates, data, call.outcome)
+
+
+async def chat_completions(request: Request) -> Response:
+    return await _serve(request, "chat.completions", ChatCompletionRequest, _chat_needs, _chat)
+
+
+async def embeddings(request: Request) -> Response:
+    return await _serve(request, "embeddings", EmbeddingRequest, lambda _parsed: ("embeddings",), _embed)
 
 
 async def _sse(call: _Call, chunks: AsyncIterator[Chunk], include_usage: bool) -> AsyncIterator[bytes]:
@@ -226,43 +257,6 @@ async def _sse(call: _Call, chunks: AsyncIterator[Chunk], include_usage: bool) -
             # Closed early by the server (e.g. the client vanished between two chunks).
             call.record("client_disconnected", CLIENT_CLOSED)
 
-
-async def embeddings(request: Request) -> Response:
-    platform = _platform(request)
-    call = _Call(platform, "embeddings")
-    watch: DisconnectWatch | None = None
-    try:
-        call.principal = await authenticate(request, platform)
-        data = await read_json(request, platform.loaded.config.server.max_body_bytes)
-        try:
-            parsed = EmbeddingRequest.model_validate(data)
-        except ValidationError as exc:
-            raise validation_error(exc) from None
-        decision = decide(
-            platform.registry,
-            parsed.model,
-            declared_class=parse_declared_class(request.headers.get("x-gennai-classification")),
-            capability="embeddings",
-        )
-        watch = DisconnectWatch(request.receive)
-        result = await platform.dispatcher.embeddings(decision.candidates, data, call.outcome)
-    except asyncio.CancelledError:
-        if watch is None or not watch.absorb():
-            call.record("error", 500, detail="cancelled")
-            raise
-        call.record("client_disconnected", CLIENT_CLOSED)
-        return Response(status_code=CLIENT_CLOSED)
-    except GatewayError as error:
-        call.record("error", error.status, error)
-        return error_response(error)
-    except BaseException:
-        call.record("error", 500, detail="internal error")
-        raise
-    finally:
-        if watch is not None:
-            watch.stop()
-    call.record("ok", 200)
-    return json_response(result, headers=call.headers())
 
 
 async def list_models(request: Request) -> Response:

@@ -47,32 +47,17 @@ class Dispatcher:
         self.config = config
 
     async def chat(self, candidates: list[str], body: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
-        async def call(model: RegisteredModel) -> dict[str, Any]:
-            async with asyncio.timeout(model.config.timeout_s):
-                await model.limiter.acquire()
-                try:
-                    return await model.provider.chat(body)
-                finally:
-                    model.limiter.release()
-
-        response = await self._first_success(candidates, call, outcome)
-        usage = response.get("usage") or {}
-        outcome.tokens_in = int(usage.get("prompt_tokens") or 0)
-        outcome.tokens_out = int(usage.get("completion_tokens") or 0)
+        response = await self._first_success(
+            candidates, lambda model: _bounded(model, lambda: model.provider.chat(body)), outcome
+        )
+        _note_usage(response, outcome)
         return response
 
     async def embeddings(self, candidates: list[str], body: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
-        async def call(model: RegisteredModel) -> dict[str, Any]:
-            async with asyncio.timeout(model.config.timeout_s):
-                await model.limiter.acquire()
-                try:
-                    return await model.provider.embeddings(body)
-                finally:
-                    model.limiter.release()
-
-        response = await self._first_success(candidates, call, outcome)
-        usage = response.get("usage") or {}
-        outcome.tokens_in = int(usage.get("prompt_tokens") or usage.get("total_tokens") or 0)
+        response = await self._first_success(
+            candidates, lambda model: _bounded(model, lambda: model.provider.embeddings(body)), outcome
+        )
+        _note_usage(response, outcome)
         return response
 
     async def stream_chat(
@@ -85,19 +70,23 @@ class Dispatcher:
         """
 
         async def open_stream(model: RegisteredModel) -> tuple[Chunk, AsyncIterator[Chunk]]:
-            timeout = model.config.timeout_s
-            async with asyncio.timeout(timeout):
-                await model.limiter.acquire()
-            iterator = model.provider.stream_chat(body)
+            # The model's timeout covers the wait for a slot and for the first chunk.
+            iterator: AsyncIterator[Chunk] | None = None
+            acquired = False
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(model.config.timeout_s):
+                    await model.limiter.acquire()
+                    acquired = True
+                    iterator = model.provider.stream_chat(body)
                     first = await anext(iterator)
             except StopAsyncIteration:
                 model.limiter.release()
                 raise UpstreamError(f"model '{model.id}' ended the stream before any output") from None
             except BaseException:
-                model.limiter.release()
-                await _close(iterator)
+                if acquired:
+                    model.limiter.release()
+                if iterator is not None:
+                    await _close(iterator)
                 raise
             return first, iterator
 
@@ -243,12 +232,22 @@ class IdleWatchdog:
         self._handle.cancel()
 
 
+async def _bounded(model: RegisteredModel, run: Callable[[], Awaitable[T]]) -> T:
+    """Run one upstream call within the model's timeout and concurrency limit."""
+    async with asyncio.timeout(model.config.timeout_s):
+        await model.limiter.acquire()
+        try:
+            return await run()
+        finally:
+            model.limiter.release()
+
+
 def _note_usage(item: dict[str, Any] | RawEvents, outcome: Outcome) -> None:
     if type(item) is RawEvents:
         return
     usage = item.get("usage")  # type: ignore[union-attr]
     if usage:
-        outcome.tokens_in = int(usage.get("prompt_tokens") or 0)
+        outcome.tokens_in = int(usage.get("prompt_tokens") or usage.get("total_tokens") or 0)
         outcome.tokens_out = int(usage.get("completion_tokens") or 0)
 
 

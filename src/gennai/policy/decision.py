@@ -44,10 +44,14 @@ def cleared(model: RegisteredModel, effective_class: int) -> bool:
     return model.config.clearance >= effective_class
 
 
-def serves(model: RegisteredModel, capability: str) -> bool:
-    """Chat completions also reach translation models (PLaMo翻訳 speaks the chat API)."""
-    capabilities = model.config.capabilities
-    return capability in capabilities or (capability == "chat" and "translation" in capabilities)
+def serves(model: RegisteredModel, capabilities: tuple[str, ...]) -> bool:
+    """Whether the model has every capability; chat completions also reach translation
+    models (PLaMo翻訳 speaks the chat API)."""
+    has = model.config.capabilities
+    return all(c in has or (c == "chat" and "translation" in has) for c in capabilities)
+
+
+_CAPABILITY_NAMES = {"chat": "チャット / chat", "embeddings": "埋め込み / embeddings", "tools": "ツール呼び出し / tools"}
 
 
 def decide(
@@ -55,8 +59,13 @@ def decide(
     requested_model: str,
     *,
     declared_class: int = 1,
-    capability: str = "chat",
+    capabilities: tuple[str, ...] = ("chat",),
 ) -> Decision:
+    """The models that may receive this request, in the order to try them.
+
+    `capabilities` are what the request needs (e.g. ("chat", "tools")); fallbacks lacking
+    one are skipped just like fallbacks not cleared for the class.
+    """
     model = registry.get(requested_model)
     if model is None:
         raise ModelNotFound(
@@ -66,14 +75,16 @@ def decide(
         )
     effective = declared_class
     reason = f"declared {CLASS_NAMES[effective]}"
-    if not serves(model, capability):
+    missing = [c for c in capabilities if not serves(model, (c,))]
+    if missing:
+        names = ", ".join(_CAPABILITY_NAMES.get(c, c) for c in missing)
         raise InvalidRequest(
-            f"モデル '{model.id}' は {capability} に対応していません / model '{model.id}' does not support {capability}",
-            param="model",
+            f"モデル '{model.id}' は次に対応していません / model '{model.id}' does not support: {names}",
+            param="tools" if missing == ["tools"] else "model",
             code="unsupported_capability",
         )
     if not cleared(model, effective):
-        allowed = [m.id for m in _eligible(registry, effective, capability)]
+        allowed = [m.id for m in _eligible(registry, effective, capabilities)]
         allowed_text = ", ".join(allowed) if allowed else "なし / none"
         raise Forbidden(
             f"この内容（{CLASS_NAMES[effective]}）はモデル '{model.id}'（{CLASS_NAMES[model.config.clearance]}まで）に送れません。"
@@ -86,10 +97,10 @@ def decide(
     candidates = [model.id]
     for other_id in model.config.fallback:
         other = registry.get(other_id)
-        if other is not None and cleared(other, effective) and serves(other, capability):
+        if other is not None and cleared(other, effective) and serves(other, capabilities):
             candidates.append(other_id)
     return Decision(effective_class=effective, candidates=candidates, reasons=(reason,))
 
 
-def _eligible(registry: ModelRegistry, effective_class: int, capability: str) -> Iterable[RegisteredModel]:
-    return (m for m in registry if cleared(m, effective_class) and serves(m, capability))
+def _eligible(registry: ModelRegistry, effective_class: int, capabilities: tuple[str, ...]) -> Iterable[RegisteredModel]:
+    return (m for m in registry if cleared(m, effective_class) and serves(m, capabilities))

@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -41,9 +41,21 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
+# Several workers may start at once against one PostgreSQL: they migrate one at a time.
+_MIGRATION_LOCK_ID = 0x67656E6E6169  # "gennai"
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
-    command.upgrade(alembic_config(engine), "head")
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
 
 
 def is_migrated(engine: Engine) -> bool:

@@ -1,0 +1,91 @@
+"""The decision point's answers, example by example (the property test covers the invariant)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gennai.config import GatewayConfig, ModelConfig
+from gennai.gateway.errors import Forbidden, InvalidRequest, ModelNotFound
+from gennai.gateway.registry import ModelRegistry
+from gennai.policy.decision import decide, parse_declared_class
+
+
+def model(model_id: str, clearance: int, capabilities: list[str], fallback: list[str] | None = None, hosting: str = "government-cloud") -> ModelConfig:
+    return ModelConfig(
+        id=model_id,
+        display_name=model_id,
+        provider="openai",
+        base_url="http://127.0.0.1:9/v1",
+        origin="domestic",
+        hosting=hosting,  # type: ignore[arg-type]
+        clearance=clearance,  # type: ignore[arg-type]
+        capabilities=capabilities,  # type: ignore[arg-type]
+        fallback=fallback or [],
+    )
+
+
+@pytest.fixture()
+def registry() -> ModelRegistry:
+    models = [
+        model("domestic", 2, ["chat"], fallback=["abroad", "domestic-tools", "secret"]),
+        model("abroad", 1, ["chat", "tools"], hosting="overseas"),
+        model("domestic-tools", 2, ["chat", "tools"]),
+        model("secret", 3, ["chat"], hosting="on-premises"),
+        model("translator", 2, ["translation"]),
+        model("embedder", 2, ["embeddings"]),
+    ]
+    return ModelRegistry.from_config(models, GatewayConfig(), Path("."))
+
+
+def test_fallbacks_are_filtered_by_class(registry: ModelRegistry) -> None:
+    assert decide(registry, "domestic", declared_class=1).candidates == ["domestic", "abroad", "domestic-tools", "secret"]
+    assert decide(registry, "domestic", declared_class=2).candidates == ["domestic", "domestic-tools", "secret"]
+
+
+def test_class_3_goes_only_where_cleared(registry: ModelRegistry) -> None:
+    assert decide(registry, "secret", declared_class=3).candidates == ["secret"]
+    with pytest.raises(Forbidden) as info:
+        decide(registry, "domestic", declared_class=3)
+    message = info.value.message
+    assert "機密性3" in message and "secret" in message and "Allowed models: secret" in message
+
+
+def test_refusal_explains_in_japanese_and_english(registry: ModelRegistry) -> None:
+    with pytest.raises(Forbidden) as info:
+        decide(registry, "abroad", declared_class=2)
+    assert info.value.status == 403 and info.value.code == "classification_not_cleared"
+    assert "送れません" in info.value.message and "may not be sent" in info.value.message
+    assert "domestic" in info.value.message and "abroad" not in info.value.message.split("Allowed models:")[1]
+
+
+def test_tools_need_a_model_with_tools_and_so_do_fallbacks(registry: ModelRegistry) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        decide(registry, "domestic", capabilities=("chat", "tools"))
+    assert info.value.param == "tools"
+    assert decide(registry, "abroad", capabilities=("chat", "tools")).candidates == ["abroad"]
+
+
+def test_translation_models_answer_chat_requests(registry: ModelRegistry) -> None:
+    assert decide(registry, "translator", declared_class=2).candidates == ["translator"]
+    with pytest.raises(InvalidRequest):
+        decide(registry, "translator", capabilities=("embeddings",))
+    assert decide(registry, "embedder", capabilities=("embeddings",)).candidates == ["embedder"]
+
+
+def test_unknown_model(registry: ModelRegistry) -> None:
+    with pytest.raises(ModelNotFound):
+        decide(registry, "ghost")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 1), ("", 1), ("2", 2), ("２", 2), ("機密性3", 3), (" 1 ", 1)])
+def test_declared_class_header(value: str | None, expected: int) -> None:
+    assert parse_declared_class(value) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "4", "secret", "2.5"])
+def test_bad_declared_class_is_a_400(value: str) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        parse_declared_class(value)
+    assert info.value.param == "X-Gennai-Classification"
