@@ -31,6 +31,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.support.servers import serve_aiohttp
+
 API_KEY = "sk-ant-test-key"
 ANTHROPIC_VERSION = "2023-06-01"
 OK_TEXT = "Hello from Claude"
@@ -63,9 +65,7 @@ class AnthropicUpstream:
         app = web.Application()
         app.router.add_post("/v1/messages", self.messages)
         app.router.add_get("/v1/models", self.models)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.runner = await serve_aiohttp(app, port)
         return self
 
     async def close(self) -> None:

@@ -42,6 +42,8 @@ from urllib.parse import unquote
 
 import orjson
 from aiohttp import web
+
+from tests.support.servers import serve_aiohttp
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -162,9 +164,7 @@ class BedrockUpstream:
         app.router.add_post("/model/{model_id}/converse", self.converse)
         app.router.add_post("/model/{model_id}/converse-stream", self.converse_stream)
         # Cancel a handler when its client goes away, so a dropped stream is noticed at once.
-        self.runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", port, ssl_context=ssl_context).start()
+        self.runner = await serve_aiohttp(app, port, ssl_context=ssl_context, handler_cancellation=True)
         return self
 
     async def close(self) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.support.servers import serve_aiohttp
+
 
 class OpenAIUpstream:
     def __init__(self) -> None:
@@ -33,9 +35,7 @@ class OpenAIUpstream:
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/embeddings", self.embeddings)
         app.router.add_get("/v1/models", self.models)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.runner = await serve_aiohttp(app, port)
         return self
 
     async def close(self) -> None:

@@ -11,7 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import ssl
+
 import uvicorn
+from aiohttp import web
 
 from gennai.accounts.keys import create_key, write_key_secret
 from gennai.api.app import create_app
@@ -112,6 +115,16 @@ def running_gennai(
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+async def serve_aiohttp(
+    app: web.Application, port: int, *, ssl_context: ssl.SSLContext | None = None, **runner_options: object
+) -> web.AppRunner:
+    """Serve an aiohttp app on 127.0.0.1:port (for the scripted upstreams); returns its runner."""
+    runner = web.AppRunner(app, access_log=None, **runner_options)  # type: ignore[arg-type]
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context).start()
+    return runner
 
 
 @contextmanager
