@@ -8,7 +8,7 @@ gennai.gateway.providers.llamacpp.default_gguf_path()) with the same n_ctx and n
 generate with the same settings (temperature 0, fixed seed, max_tokens 128, same prompt):
 
   gennai  LlamaCppProvider (provider="llamacpp", on-premises, foreign, clearance 2) started with
-          `await provider.start()`, streamed with `provider.stream_chat(body)` on a uvloop event
+          `await provider.start()`, streamed with `provider.stream_chat(body, admission)` on a uvloop event
           loop, as `gennai serve` runs it (generation on the model's thread, tokens handed to
           the event loop one by one)
   plain   Llama(...).create_chat_completion(stream=True) iterated directly
@@ -67,10 +67,13 @@ async def gennai_run(provider: Any, max_tokens: int) -> dict[str, Any]:
         "max_tokens": max_tokens,
         "stream": True,
     }
+    from gennai.policy.decision import Decision
+
+    admission = Decision(effective_class=1, candidates=[provider.model.id])  # the policy's permission
     started = time.perf_counter()
     stamps: list[float] = []
     parts: list[str] = []
-    async for item in provider.stream_chat(body):
+    async for item in provider.stream_chat(body, admission):
         choices = item.get("choices") or []
         content = (choices[0].get("delta") or {}).get("content") if choices else None
         if content:

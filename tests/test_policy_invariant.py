@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,11 +43,11 @@ class ScriptedProvider(Provider):
         if self.behaviour == "rate_limited":
             raise UpstreamError("scripted 429", status=429, retry_same=False)
 
-    async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
         self._receive()
         return {"choices": [{"message": {"role": "assistant", "content": "ok"}}], "usage": {}}
 
-    async def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         self._receive()
         yield chunk("id", self.model.id, 0, {"content": "ok"})
 
@@ -127,10 +128,10 @@ def test_no_model_receives_content_above_its_clearance(scenario: dict[str, Any])
         outcome = Outcome()
         try:
             if scenario["stream"]:
-                async for _ in await dispatcher.stream_chat(decision.candidates, {"messages": []}, outcome):
+                async for _ in await dispatcher.stream_chat(decision, {"messages": []}, outcome):
                     pass
             else:
-                await dispatcher.chat(decision.candidates, {"messages": []}, outcome)
+                await dispatcher.chat(decision, {"messages": []}, outcome)
         except GatewayError:
             pass
         if outcome.model is not None:
@@ -140,3 +141,32 @@ def test_no_model_receives_content_above_its_clearance(scenario: dict[str, Any])
     for model_id, clearance in received:
         assert clearance >= declared, f"{model_id} (clearance {clearance}) received class-{declared} content"
         assert model_id in decision.candidates
+
+
+def test_provider_guard_refuses_text_without_a_valid_admission() -> None:
+    """The last line of defence: a caller that skips the policy, or passes an admission for
+    a higher class or for other models, is stopped before the backend is touched."""
+    from gennai.gateway.errors import PolicyViolation
+    from gennai.policy.decision import Decision
+
+    received: list[tuple[str, int]] = []
+    config = ModelConfig(
+        id="abroad", display_name="abroad", provider="openai", base_url="http://127.0.0.1:9/v1",
+        origin="foreign", hosting="overseas", clearance=1,
+    )
+    provider = ScriptedProvider(config, "ok", received, 1)
+
+    async def attempt(admission: object, streaming: bool) -> None:
+        if streaming:
+            async for _ in provider.stream_chat({"messages": []}, admission):  # type: ignore[arg-type]
+                pass
+        else:
+            await provider.chat({"messages": []}, admission)  # type: ignore[arg-type]
+
+    for admission in (None, Decision(2, ["abroad"]), Decision(1, ["someone-else"]), object()):
+        for streaming in (False, True):
+            with pytest.raises(PolicyViolation):
+                asyncio.run(attempt(admission, streaming))
+    assert received == []
+    asyncio.run(attempt(Decision(1, ["abroad"]), False))
+    assert received == [("abroad", 1)]

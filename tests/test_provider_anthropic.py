@@ -44,7 +44,7 @@ from gennai.gateway.providers.anthropic import (
     translate_tools,
 )
 from tests.support.anthropic_upstream import API_KEY, OK_TEXT, AnthropicUpstream, presented_key
-from tests.support.servers import GennaiServer, free_port, running_asyncio_server, running_gennai
+from tests.support.servers import GennaiServer, admit, free_port, running_asyncio_server, running_gennai
 
 KEY_ENV = "GENNAI_TEST_ANTHROPIC_KEY"
 UNSET_KEY_ENV = "GENNAI_TEST_ANTHROPIC_KEY_UNSET"
@@ -481,10 +481,10 @@ def test_rotated_key_file_is_used(anthropic_upstream: tuple[AnthropicUpstream, s
         await provider.start()
         try:
             with pytest.raises(UpstreamError) as info:
-                await provider.chat({"model": "claude-direct", "messages": MESSAGES})
+                await provider.chat({"model": "claude-direct", "messages": MESSAGES}, admit(provider))
             assert info.value.code == "upstream_auth_failed"
             key_file.write_text(API_KEY + "\n", encoding="utf-8")
-            answer = await provider.chat({"model": "claude-direct", "messages": MESSAGES})
+            answer = await provider.chat({"model": "claude-direct", "messages": MESSAGES}, admit(provider))
             return str(answer["choices"][0]["message"]["content"])
         finally:
             await provider.close()
@@ -502,7 +502,7 @@ def test_closing_the_stream_cancels_the_upstream_request(
     async def run() -> None:
         await provider.start()
         try:
-            stream = provider.stream_chat({"model": "claude-direct", "messages": MESSAGES, "stream": True})
+            stream = provider.stream_chat({"model": "claude-direct", "messages": MESSAGES, "stream": True}, admit(provider))
             received = [await anext(stream) for _ in range(3)]
             assert received[0]["choices"][0]["delta"]["role"] == "assistant"
             await stream.aclose()  # type: ignore[attr-defined]

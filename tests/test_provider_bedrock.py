@@ -46,7 +46,7 @@ from tests.support.bedrock_upstream import (
     event_frame,
     exception_frame,
 )
-from tests.support.servers import GennaiServer, running_asyncio_server, running_gennai
+from tests.support.servers import GennaiServer, admit, running_asyncio_server, running_gennai
 
 ACCESS_KEY = "AKIDGENNAITESTKEY01"
 SECRET_KEY = "gennai-test-secret-access-key"
@@ -480,7 +480,7 @@ def test_closing_the_generator_drops_the_connection(bedrock_upstream: tuple[Bedr
         provider = BedrockProvider(direct_model(base, "stall", timeout_s=10.0))
         await provider.start()
         try:
-            stream = provider.stream_chat({"messages": MESSAGES})
+            stream = provider.stream_chat({"messages": MESSAGES}, admit(provider))
             assert (await anext(stream))["choices"][0]["delta"]["role"] == "assistant"
             assert (await anext(stream))["choices"][0]["delta"]["content"] == "Hello"
             await asyncio.sleep(0.1)  # the worker is now blocked reading the stalled stream
@@ -512,7 +512,7 @@ def test_calls_do_not_block_the_event_loop(bedrock_upstream: tuple[BedrockUpstre
 
         ticker = asyncio.ensure_future(tick())
         try:
-            await provider.chat({"messages": MESSAGES})
+            await provider.chat({"messages": MESSAGES}, admit(provider))
         except UpstreamError as exc:
             return ticks, exc
         finally:
@@ -555,7 +555,7 @@ def test_probe_without_credentials(bedrock_upstream: tuple[BedrockUpstream, str]
         try:
             result = await provider.probe()
             try:
-                await provider.chat({"messages": MESSAGES})
+                await provider.chat({"messages": MESSAGES}, admit(provider))
             except UpstreamError as exc:
                 return result.reachable, result.detail, exc
             return result.reachable, result.detail, None
@@ -575,7 +575,7 @@ def test_bearer_token_needs_https(bedrock_upstream: tuple[BedrockUpstream, str],
         provider = BedrockProvider(direct_model(base, api_key_env="GENNAI_TEST_BEDROCK_KEY"))
         await provider.start()
         try:
-            await provider.chat({"messages": MESSAGES})
+            await provider.chat({"messages": MESSAGES}, admit(provider))
         except UpstreamError as exc:
             return exc
         finally:
@@ -618,14 +618,14 @@ def test_bedrock_api_key_is_sent_as_bearer_token(tls_files: tuple[Path, Path], m
         provider = BedrockProvider(direct_model(base, api_key_file="bedrock.key"), base_dir=tmp_path)
         await provider.start()
         try:
-            answer = await provider.chat({"messages": MESSAGES})
+            answer = await provider.chat({"messages": MESSAGES}, admit(provider))
             streamed = "".join(
-                [c["choices"][0]["delta"].get("content", "") async for c in provider.stream_chat({"messages": MESSAGES}) if c["choices"]]
+                [c["choices"][0]["delta"].get("content", "") async for c in provider.stream_chat({"messages": MESSAGES}, admit(provider)) if c["choices"]]
             )
             key_file.write_text("rotated-but-wrong", encoding="utf-8")  # read again on every request
             rejected: UpstreamError | None = None
             try:
-                await provider.chat({"messages": MESSAGES})
+                await provider.chat({"messages": MESSAGES}, admit(provider))
             except UpstreamError as exc:
                 rejected = exc
             probe = await provider.probe()

@@ -13,7 +13,7 @@ import pytest
 
 from gennai.config import ModelConfig
 from gennai.gateway.providers.llamacpp import LlamaCppProvider, default_gguf_path
-from tests.support.servers import GennaiServer, running_gennai
+from tests.support.servers import GennaiServer, admit, running_gennai
 
 pytestmark = pytest.mark.slow
 
@@ -145,10 +145,10 @@ def test_closing_a_stream_stops_generation() -> None:
         await provider.start()
         try:
             full = 0
-            async for item in provider.stream_chat(body):
+            async for item in provider.stream_chat(body, admit(provider)):
                 if item.get("usage"):
                     full = item["usage"]["completion_tokens"]
-            stream = provider.stream_chat(body)
+            stream = provider.stream_chat(body, admit(provider))
             seen = 0
             async for item in stream:
                 seen += 1

@@ -19,7 +19,9 @@ from aiohttp import web
 from gennai.accounts.keys import create_key, write_key_secret
 from gennai.api.app import create_app
 from gennai.config import load_config
+from gennai.gateway.providers.base import Provider
 from gennai.platform import Platform
+from gennai.policy.decision import Decision
 from gennai.store.database import create_database_engine, migrate
 
 BASE_CONFIG = """
@@ -157,3 +159,8 @@ def running_asyncio_server(start: "callable", *args: object) -> Iterator[int]:  
         asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)  # type: ignore[attr-defined]
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+def admit(provider: Provider, effective_class: int = 1) -> Decision:
+    """The policy's admission for calling one provider directly in a test."""
+    return Decision(effective_class=effective_class, candidates=[provider.model.id])

@@ -206,15 +206,15 @@ async def _chat(
     dispatcher = call.platform.dispatcher
     if parsed.stream:
         include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-        chunks = await dispatcher.stream_chat(decision.candidates, data, call.outcome)
+        chunks = await dispatcher.stream_chat(decision, data, call.outcome)
         return EventStreamResponse(_sse(call, chunks, include_usage), call.headers(), watch)
-    return await dispatcher.chat(decision.candidates, data, call.outcome)
+    return await dispatcher.chat(decision, data, call.outcome)
 
 
 async def _embed(
     call: _Call, _parsed: EmbeddingRequest, data: dict[str, Any], decision: Decision, _watch: DisconnectWatch
 ) -> dict[str, Any]:
-    return await call.platform.dispatcher.embeddings(decision.candidates, data, call.outcome)
+    return await call.platform.dispatcher.embeddings(decision, data, call.outcome)
 
 
 async def chat_completions(request: Request) -> Response:

@@ -1,7 +1,8 @@
 """The dispatcher: send a request to the first model that answers, among those allowed.
 
-The caller (the API layer, after the policy decision) hands over the ordered list of
-candidate model ids; the dispatcher never adds a model that is not in that list. For each
+The caller (the API layer) hands over the policy's decision (its admission): the ordered
+candidate models; the dispatcher never adds a model that is not in that list, and every
+provider checks the admission again before any text leaves (Provider._guard). For each
 candidate it checks the circuit breaker, takes a slot in the model's bounded queue,
 applies the model's timeout, and retries the same model (only while nothing has reached
 the client yet) before moving on to the next candidate.
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 
 from gennai.config import GatewayConfig
 from gennai.gateway.errors import GatewayError, Overloaded, UpstreamError, UpstreamTimeout
-from gennai.gateway.providers.base import RawEvents
+from gennai.gateway.providers.base import Admission, RawEvents
 from gennai.gateway.registry import ModelRegistry, RegisteredModel
 
 T = TypeVar("T")
@@ -46,23 +47,21 @@ class Dispatcher:
         self.registry = registry
         self.config = config
 
-    async def chat(self, candidates: list[str], body: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+    async def chat(self, admission: Admission, body: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
         response = await self._first_success(
-            candidates, lambda model: _bounded(model, lambda: model.provider.chat(body)), outcome
+            admission, lambda model: _bounded(model, lambda: model.provider.chat(body, admission)), outcome
         )
         _note_usage(response, outcome)
         return response
 
-    async def embeddings(self, candidates: list[str], body: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+    async def embeddings(self, admission: Admission, body: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
         response = await self._first_success(
-            candidates, lambda model: _bounded(model, lambda: model.provider.embeddings(body)), outcome
+            admission, lambda model: _bounded(model, lambda: model.provider.embeddings(body, admission)), outcome
         )
         _note_usage(response, outcome)
         return response
 
-    async def stream_chat(
-        self, candidates: list[str], body: dict[str, Any], outcome: Outcome
-    ) -> AsyncIterator[Chunk]:
+    async def stream_chat(self, admission: Admission, body: dict[str, Any], outcome: Outcome) -> AsyncIterator[Chunk]:
         """Open a stream on the first model that yields a first chunk; return all chunks.
 
         Failures before the first chunk are retried and fall back; after it, the returned
@@ -77,7 +76,7 @@ class Dispatcher:
                 async with asyncio.timeout(model.config.timeout_s):
                     await model.limiter.acquire()
                     acquired = True
-                    iterator = model.provider.stream_chat(body)
+                    iterator = model.provider.stream_chat(body, admission)
                     first = await anext(iterator)
             except StopAsyncIteration:
                 model.limiter.release()
@@ -90,7 +89,7 @@ class Dispatcher:
                 raise
             return first, iterator
 
-        first, iterator = await self._first_success(candidates, open_stream, outcome)
+        first, iterator = await self._first_success(admission, open_stream, outcome)
         outcome.first_byte_at = time.perf_counter()
         assert outcome.model is not None
         return self._continue(outcome.model, first, iterator, outcome)
@@ -132,12 +131,12 @@ class Dispatcher:
 
     async def _first_success(
         self,
-        candidates: list[str],
+        admission: Admission,
         call: Callable[[RegisteredModel], Awaitable[T]],
         outcome: Outcome,
     ) -> T:
         last_error: GatewayError | None = None
-        for model_id in candidates:
+        for model_id in admission.candidates:
             model = self.registry.get(model_id)
             if model is None:
                 continue

@@ -101,3 +101,10 @@ class UpstreamRejected(UpstreamError):
 
     def __init__(self, message: str, *, status: int = 400, code: str | None = None, param: str | None = None) -> None:
         super().__init__(message, status=status, retry_same=False, fallback=False, code=code, param=param)
+
+
+class PolicyViolation(GatewayError):
+    """Code tried to send text to a model without the policy's admission. Never expected."""
+
+    status = 500
+    error_type = "server_error"

@@ -96,7 +96,7 @@ class AnthropicProvider(Provider):
             self._client_key = key
         return self._client
 
-    async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
         client = self._client_or_fail()
         arguments = sdk_arguments(to_messages_request(body, self.upstream_model))
         try:
@@ -105,7 +105,7 @@ class AnthropicProvider(Provider):
             raise map_sdk_error(self.model.id, exc, self.model.timeout_s) from None
         return to_chat_completion(message, self.model.id)
 
-    async def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         client = self._client_or_fail()
         arguments = sdk_arguments(to_messages_request(body, self.upstream_model))
         model_id = self.model.id

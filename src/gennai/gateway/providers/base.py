@@ -9,17 +9,31 @@ the dispatcher's job, not the provider's.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gennai.config import ModelConfig
-from gennai.gateway.errors import InvalidRequest
+from gennai.gateway.errors import InvalidRequest, PolicyViolation
+
+log = logging.getLogger("gennai.policy")
+
+
+class Admission(Protocol):
+    """The policy's permission for one request (gennai.policy.decision.Decision): the class
+    of its content and the models that may receive it."""
+
+    @property
+    def effective_class(self) -> int: ...
+
+    @property
+    def candidates(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +86,46 @@ class Provider(ABC):
     def ready(self) -> bool:
         return True
 
+    # -- the three calls that send text to a model, each behind the clearance guard -------
+    async def chat(self, body: dict[str, Any], admission: Admission) -> dict[str, Any]:
+        self._guard(admission)
+        return await self._chat(body)
+
+    def stream_chat(self, body: dict[str, Any], admission: Admission) -> AsyncIterator[dict[str, Any] | RawEvents]:
+        self._guard(admission)
+        return self._stream_chat(body)
+
+    async def embeddings(self, body: dict[str, Any], admission: Admission) -> dict[str, Any]:
+        self._guard(admission)
+        return await self._embeddings(body)
+
+    def _guard(self, admission: Admission) -> None:
+        """The last line of defence of the one invariant: text goes to this model only with
+        the policy's admission for it. A caller that skipped the policy fails loudly here."""
+        try:
+            allowed = admission.effective_class <= self.model.clearance and self.model.id in admission.candidates
+        except AttributeError:
+            allowed = False
+        if not allowed:
+            log.critical(
+                "POLICY VIOLATION blocked at the provider: model '%s' (clearance %s) was called with admission %r",
+                self.model.id,
+                self.model.clearance,
+                admission,
+            )
+            raise PolicyViolation(
+                "内部エラー：ポリシー判定を経ない送信を止めました / Internal error: a request that bypassed the policy was stopped",
+                code="policy_violation",
+            )
+
+    # -- what each kind of backend implements ---------------------------------------------
     @abstractmethod
-    async def chat(self, body: dict[str, Any]) -> dict[str, Any]: ...
+    async def _chat(self, body: dict[str, Any]) -> dict[str, Any]: ...
 
     @abstractmethod
-    def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any] | RawEvents]: ...
+    def _stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any] | RawEvents]: ...
 
-    async def embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(f"model '{self.model.id}' does not provide embeddings", param="model", code="unsupported")
 
     @abstractmethod

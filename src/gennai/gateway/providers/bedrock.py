@@ -766,13 +766,13 @@ class BedrockProvider(Provider):
         except Exception as exc:  # noqa: BLE001 - every failure is mapped, none escapes raw
             raise bedrock_error(self.model.id, exc) from None
 
-    async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
         request = converse_request(body, self.upstream_model)
         client, _ = self._started()
         response: dict[str, Any] = await self._in_thread(lambda: client.converse(**request))
         return chat_completion(response, self.model.id)
 
-    async def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         request = converse_request(body, self.upstream_model)
         translator = StreamTranslator(self.model.id)
         # aclosing: when this generator is closed early, the event reader is closed at once

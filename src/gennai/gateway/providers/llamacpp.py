@@ -165,7 +165,7 @@ class LlamaCppProvider(Provider):
                 # Let the thread notice the flag; never block the loop waiting for it.
                 future.add_done_callback(lambda f: f.exception())
 
-    async def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         arguments = self._arguments(body)
         response_id = completion_id()
         created = now_s()
@@ -190,12 +190,12 @@ class LlamaCppProvider(Provider):
         completion_tokens = max(chunks_with_text, counts.get("end", prompt_tokens) - prompt_tokens + 1) if chunks_with_text else 0
         yield usage_chunk(response_id, model_id, created, prompt_tokens, completion_tokens)
 
-    async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
         parts: list[str] = []
         finish_reason = "stop"
         usage: dict[str, int] = {}
         response_id = completion_id()
-        async for item in self.stream_chat(body):
+        async for item in self._stream_chat(body):
             if item.get("usage"):
                 usage = item["usage"]
                 continue
@@ -221,9 +221,9 @@ class LlamaCppProvider(Provider):
             "usage": usage,
         }
 
-    async def embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         if "embeddings" not in self.model.capabilities:
-            return await super().embeddings(body)
+            return await super()._embeddings(body)
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
         if not texts or not all(isinstance(text, str) for text in texts):

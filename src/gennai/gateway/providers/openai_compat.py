@@ -59,7 +59,7 @@ class OpenAICompatibleProvider(Provider):
             raise UpstreamError(f"model '{self.model.id}' is not started", retry_same=False)
         return self._session
 
-    async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
         payload = {**body, "model": self.upstream_model}
         payload.pop("stream_options", None)
         payload["stream"] = False
@@ -67,7 +67,7 @@ class OpenAICompatibleProvider(Provider):
         data["model"] = self.model.id
         return data
 
-    async def embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         payload = {**body, "model": self.upstream_model}
         data = await self._post_json(self._embeddings_url, payload)
         data["model"] = self.model.id
@@ -90,7 +90,7 @@ class OpenAICompatibleProvider(Provider):
             raise UpstreamError(f"model '{self.model.id}': upstream answered with unexpected JSON")
         return data
 
-    async def stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any] | RawEvents]:
+    async def _stream_chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any] | RawEvents]:
         """Forward the upstream's events in batches, as they arrive from the network.
 
         Content chunks travel byte for byte (only their `model` is renamed); gennai parses
