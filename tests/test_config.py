@@ -85,6 +85,10 @@ def test_cross_field_rules(tmp_path: Path) -> None:
     assert "base_url" in error_of(write(tmp_path, no_url))
     secret3 = MODEL.format(id="a", clearance=3).replace("government-cloud", "domestic-region")
     assert "機密性3" in error_of(write(tmp_path, secret3))
+    rule = MODEL.format(id="a", clearance=2) + '[[policy.rules]]\nname = "r"\nmodels = ["ghost"]\n'
+    message = error_of(write(tmp_path, rule))
+    assert "unknown model 'ghost'" in message
+    assert "auto" in error_of(write(tmp_path, MODEL.format(id="auto", clearance=2)))
     embedded = TEMPLATE.replace("max_concurrency = 1", "max_concurrency = 4")
     assert "one answer at a time" in error_of(write(tmp_path, embedded))
 

@@ -149,3 +149,14 @@ def test_per_key_per_day_query(engine: Engine, tmp_path: Path) -> None:
             ).all()
         )
     assert count == 5
+
+
+def test_policy_fields_round_trip(engine: Engine, tmp_path: Path) -> None:
+    writer = UsageWriter(engine, tmp_path / "spool")
+    writer.add(entry("p1", effective_class=2, policy_action="rerouted", policy_rule="domestic", findings={"PERSON": 2, "PHONE": 1}))
+    writer.add(entry("p2"))
+    assert writer.flush()
+    with Session(engine) as session:
+        rows = {r.request_id: r for r in session.scalars(select(UsageRecord)).all()}
+    assert rows["p1"].findings == {"PERSON": 2, "PHONE": 1} and rows["p1"].policy_action == "rerouted"
+    assert rows["p1"].effective_class == 2 and rows["p2"].findings is None

@@ -171,6 +171,26 @@ class ModelConfig(_Strict):
         return self
 
 
+class RoutingRule(_Strict):
+    """One ordered rule for `model: "auto"` (and for rerouting): when every condition given
+    matches, the request goes to the first of `models` that is cleared for its class."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")]
+    classes: list[Clearance] | None = None
+    tasks: list[str] | None = None
+    teams: list[str] | None = None
+    apps: list[str] | None = None
+    models: Annotated[list[str], Field(min_length=1)]
+
+
+class PolicyConfig(_Strict):
+    # An explicitly chosen model that is not cleared for the content: "block" answers 403
+    # with the explanation; "reroute" sends it to an eligible model by the rules and says so
+    # in the X-Gennai-Policy header.
+    on_not_cleared: Literal["block", "reroute"] = "block"
+    rules: list[RoutingRule] = Field(default_factory=list)
+
+
 class GennaiConfig(_Strict):
     data_dir: str = "data"
     server: ServerConfig = Field(default_factory=ServerConfig)
@@ -178,6 +198,7 @@ class GennaiConfig(_Strict):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     records: RecordsConfig = Field(default_factory=RecordsConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     models: list[ModelConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -193,6 +214,16 @@ class GennaiConfig(_Strict):
                     raise ValueError(f"model '{model.id}' falls back to unknown model '{other}'")
                 if other == model.id:
                     raise ValueError(f"model '{model.id}' lists itself as its fallback")
+        rule_names: set[str] = set()
+        for rule in self.policy.rules:
+            if rule.name in rule_names:
+                raise ValueError(f"routing rule '{rule.name}' appears twice")
+            rule_names.add(rule.name)
+            for model_id in rule.models:
+                if model_id not in seen:
+                    raise ValueError(f"routing rule '{rule.name}' names unknown model '{model_id}'")
+        if "auto" in seen:
+            raise ValueError("'auto' is reserved for routing by the policy; choose another model id")
         return self
 
 

@@ -11,6 +11,7 @@ from gennai.accounts.keys import KeyVerifier, read_key_secret
 from gennai.config import LoadedConfig
 from gennai.gateway.dispatch import Dispatcher
 from gennai.gateway.registry import ModelRegistry
+from gennai.policy.decision import Policy
 from gennai.records.usage import UsageWriter
 from gennai.store.database import create_database_engine, migrate
 
@@ -23,6 +24,7 @@ class Platform:
     engine: Engine
     keys: KeyVerifier
     registry: ModelRegistry
+    policy: Policy
     dispatcher: Dispatcher
     usage: UsageWriter
 
@@ -41,6 +43,7 @@ class Platform:
             engine=engine,
             keys=KeyVerifier(engine, secret, ttl_s=security.key_cache_ttl_s),
             registry=registry,
+            policy=Policy(registry, config.policy),
             dispatcher=Dispatcher(registry, config.gateway),
             usage=UsageWriter(
                 engine,

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from gennai.accounts.keys import Principal
 from gennai.api.errors import error_response, json_response, validation_error
-from gennai.api.schemas import ChatCompletionRequest, EmbeddingRequest
+from gennai.api.schemas import ChatCompletionRequest, EmbeddingRequest, GennaiOptions, input_texts, message_texts
 from gennai.api.streaming import DisconnectWatch, EventStreamResponse
 from gennai.gateway.dispatch import Chunk, Outcome
 from gennai.gateway.errors import (
@@ -36,7 +36,7 @@ from gennai.gateway.errors import (
 )
 from gennai.gateway.providers.base import RawEvents
 from gennai.platform import Platform
-from gennai.policy.decision import Decision, decide, parse_declared_class
+from gennai.policy.decision import Decision, PolicyRequest, parse_declared_class
 from gennai.records.usage import UsageEntry, now_utc
 
 _DONE = b"data: [DONE]\n\n"
@@ -90,7 +90,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
 class _Call:
     """Bookkeeping for one request: timing, outcome and its one usage record."""
 
-    __slots__ = ("platform", "principal", "endpoint", "streamed", "started", "request_id", "outcome", "recorded")
+    __slots__ = ("platform", "principal", "endpoint", "streamed", "started", "request_id", "outcome", "recorded", "decision")
 
     def __init__(self, platform: Platform, endpoint: str, streamed: bool = False) -> None:
         self.platform = platform
@@ -101,6 +101,7 @@ class _Call:
         self.request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
         self.outcome = Outcome()
         self.recorded = False
+        self.decision: Decision | None = None
 
     def record(self, status: str, http_status: int, error: GatewayError | None = None, detail: str | None = None) -> None:
         if self.recorded:
@@ -133,44 +134,77 @@ class _Call:
                 cost_yen=cost,
                 attempts=max(1, len(outcome.attempts)),
                 detail=detail or (error.message[:500] if error else None),
+                **self._policy_fields(error),
             )
         )
+
+    def _policy_fields(self, error: GatewayError | None) -> dict[str, Any]:
+        """What the policy decided (or why it blocked), without any of the values found."""
+        decision = self.decision
+        if decision is not None:
+            return {
+                "effective_class": decision.effective_class,
+                "policy_action": decision.action,
+                "policy_rule": decision.rule,
+                "findings": decision.findings or None,
+            }
+        blocked = getattr(error, "policy", None)
+        if blocked:
+            return {"policy_action": "blocked", **blocked}
+        return {}
 
     def headers(self) -> dict[str, str]:
         headers = {"x-request-id": self.request_id}
         if self.outcome.model is not None:
             headers["x-gennai-model"] = self.outcome.model.id
+        if self.decision is not None:
+            headers["x-gennai-classification"] = str(self.decision.effective_class)
+            headers["x-gennai-policy"] = self.decision.header()
         return headers
 
 
 Work = Callable[[_Call, Any, dict[str, Any], Decision, DisconnectWatch], Awaitable[dict[str, Any] | EventStreamResponse]]
+Needs = Callable[[Any, dict[str, Any]], tuple[tuple[str, ...], tuple[str, ...]]]
 
 
 async def _serve(
     request: Request,
     endpoint: str,
     schema: type[ChatCompletionRequest] | type[EmbeddingRequest],
-    needs: Callable[[Any], tuple[str, ...]],
+    needs: Needs,
     work: Work,
 ) -> Response:
     """The common life of an API call: authenticate, read, validate, ask the policy, run
-    `work` with the allowed models, and leave exactly one usage record whatever happens."""
+    `work` with the admitted models, and leave exactly one usage record whatever happens.
+
+    `needs(parsed, data)` gives the capabilities the request needs and every text it would send.
+    """
     platform = _platform(request)
     call = _Call(platform, endpoint)
     watch: DisconnectWatch | None = None
     try:
         call.principal = await authenticate(request, platform)
         data = await read_json(request, platform.loaded.config.server.max_body_bytes)
+        options = _options(data.pop("gennai", None))  # gennai's own fields never reach a model
         try:
             parsed = schema.model_validate(data)
         except ValidationError as exc:
             raise validation_error(exc) from None
         call.streamed = bool(getattr(parsed, "stream", False))
-        decision = decide(
-            platform.registry,
-            parsed.model,
-            declared_class=parse_declared_class(request.headers.get("x-gennai-classification")),
-            capabilities=needs(parsed),
+        capabilities, texts = needs(parsed, data)
+        declared = max(
+            parse_declared_class(request.headers.get("x-gennai-classification")),
+            parse_declared_class(options.classification, param="gennai.classification"),
+        )
+        call.decision = decision = platform.policy.decide(
+            PolicyRequest(
+                model=parsed.model,
+                texts=texts,
+                declared_class=declared,
+                capabilities=capabilities,
+                task=options.task,
+                app=options.app,
+            )
         )
         watch = DisconnectWatch(request.receive)
         result = await work(call, parsed, data, decision, watch)
@@ -196,8 +230,27 @@ async def _serve(
     return json_response(result, headers=call.headers())
 
 
-def _chat_needs(parsed: ChatCompletionRequest) -> tuple[str, ...]:
-    return ("chat", "tools") if parsed.tools else ("chat",)
+def _options(value: Any) -> GennaiOptions:
+    if value is None:
+        return _NO_OPTIONS
+    try:
+        return GennaiOptions.model_validate(value)
+    except ValidationError as exc:
+        error = validation_error(exc)
+        error.param = f"gennai.{error.param}" if error.param else "gennai"
+        raise error from None
+
+
+_NO_OPTIONS = GennaiOptions()
+
+
+def _chat_needs(parsed: ChatCompletionRequest, data: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    capabilities = ("chat", "tools") if parsed.tools else ("chat",)
+    return capabilities, message_texts(data["messages"])
+
+
+def _embed_needs(parsed: EmbeddingRequest, data: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return ("embeddings",), input_texts(data["input"])
 
 
 async def _chat(
@@ -222,7 +275,7 @@ async def chat_completions(request: Request) -> Response:
 
 
 async def embeddings(request: Request) -> Response:
-    return await _serve(request, "embeddings", EmbeddingRequest, lambda _parsed: ("embeddings",), _embed)
+    return await _serve(request, "embeddings", EmbeddingRequest, _embed_needs, _embed)
 
 
 async def _sse(call: _Call, chunks: AsyncIterator[Chunk], include_usage: bool) -> AsyncIterator[bytes]:

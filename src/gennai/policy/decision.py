@@ -1,41 +1,107 @@
 """The one policy decision point: which models may receive this request's content.
 
-Every path that sends text to a model asks `decide()` first and hands the gateway only the
-models it returned. This first version knows the declared class (header
-`X-Gennai-Classification`, default 1) and each model's clearance; detection of markings and
-personal data, conversation history, teams and routing rules extend it (issue 3) without
-changing its callers.
+Every path that sends text to a model asks the policy first and hands the gateway only the
+models it admitted; each provider checks that admission again before sending (the guard in
+gateway/providers/base.py).
+
+The effective class of a request is the highest of: what the client declared (the
+`X-Gennai-Classification` header or the body's `gennai.classification`), and what the
+detector finds in every text that would be sent (the whole conversation the client sends,
+tool results included). Then:
+
+- an explicit model cleared for that class is used, followed by its fallbacks that are
+  cleared too and have the capabilities the request needs;
+- `model: "auto"` follows the ordered routing rules (`[[policy.rules]]`);
+- an explicit model that is not cleared is refused with 403 and an explanation (which kinds
+  of items were found, masked; which models would be allowed), or rerouted by the rules
+  where `policy.on_not_cleared = "reroute"`;
+- 機密性3 reaches only models explicitly cleared for 3.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from gennai.config import PolicyConfig, RoutingRule
 from gennai.gateway.errors import Forbidden, InvalidRequest, ModelNotFound
 from gennai.gateway.registry import ModelRegistry, RegisteredModel
 
 CLASS_NAMES = {1: "機密性1", 2: "機密性2", 3: "機密性3"}
+AUTO = "auto"
+_CAPABILITY_NAMES = {"chat": "チャット / chat", "embeddings": "埋め込み / embeddings", "tools": "ツール呼び出し / tools"}
+
+
+class Finding(Protocol):
+    """What a detector reports about one item (gennai.policy.detection.Entity)."""
+
+    type: str
+    preview: str
+
+
+class DetectionResult(Protocol):
+    proposed_class: int
+    entities: Sequence[Finding]
+    reasons: Sequence[str]
+
+
+Detect = Callable[[str], DetectionResult]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRequest:
+    """What the policy needs to know about one request; never stored as such."""
+
+    model: str
+    texts: tuple[str, ...] = ()
+    declared_class: int = 1
+    capabilities: tuple[str, ...] = ("chat",)
+    task: str | None = None
+    team: str | None = None
+    app: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """The policy's admission for one request: the class of its content and the models
+    that may receive it, in the order to try them."""
+
     effective_class: int
-    # Ordered: the requested model first, then its fallbacks that are cleared for the class.
     candidates: list[str]
     reasons: tuple[str, ...] = ()
+    # "allowed" (the model asked for), "routed" (auto), "rerouted" (asked-for model not cleared)
+    action: str = "allowed"
+    rule: str | None = None
+    requested: str | None = None
+    # Kinds of items found and how many: never the values themselves.
+    findings: dict[str, int] = field(default_factory=dict)
+
+    def header(self) -> str:
+        """The X-Gennai-Policy header: ASCII, no values."""
+        parts = [f"action={self.action}"]
+        if self.rule:
+            parts.append(f"rule={self.rule}")
+        if self.action != "allowed" and self.requested:
+            parts.append(f"requested={self.requested}")
+        if self.findings:
+            parts.append("found=" + ",".join(f"{kind}:{count}" for kind, count in sorted(self.findings.items())))
+        return "; ".join(parts)
 
 
-def parse_declared_class(value: str | None) -> int:
+def parse_declared_class(value: Any, *, param: str = "X-Gennai-Classification") -> int:
+    """1, 2 or 3 from a header or body value ("2", "２", "機密性2", 2); absent means 1."""
     if value is None or value == "":
         return 1
-    text = value.strip().replace("機密性", "")
-    text = text.translate(str.maketrans("１２３", "123"))
+    if isinstance(value, bool):
+        value = None
+    text = str(value).strip().replace("機密性", "").translate(str.maketrans("１２３", "123"))
     if text in ("1", "2", "3"):
         return int(text)
     raise InvalidRequest(
-        "X-Gennai-Classification は 1、2、3 のいずれかです / must be 1, 2 or 3",
-        param="X-Gennai-Classification",
+        f"{param} は 1、2、3 のいずれかです / {param} must be 1, 2 or 3",
+        param=param,
         code="invalid_classification",
     )
 
@@ -51,7 +117,133 @@ def serves(model: RegisteredModel, capabilities: tuple[str, ...]) -> bool:
     return all(c in has or (c == "chat" and "translation" in has) for c in capabilities)
 
 
-_CAPABILITY_NAMES = {"chat": "チャット / chat", "embeddings": "埋め込み / embeddings", "tools": "ツール呼び出し / tools"}
+class Policy:
+    def __init__(self, registry: ModelRegistry, config: PolicyConfig | None = None, detect: Detect | None = None) -> None:
+        self.registry = registry
+        self.config = config or PolicyConfig()
+        self.detect = detect
+
+    def decide(self, request: PolicyRequest) -> Decision:
+        effective, reasons, findings, previews = self._classify(request)
+        if request.model == AUTO:
+            return self._route(request, effective, reasons, findings, action="routed")
+        model = self.registry.get(request.model)
+        if model is None:
+            raise ModelNotFound(
+                f"モデル '{request.model}' はありません / The model '{request.model}' does not exist",
+                param="model",
+                code="model_not_found",
+            )
+        missing = [c for c in request.capabilities if not serves(model, (c,))]
+        if missing:
+            names = ", ".join(_CAPABILITY_NAMES.get(c, c) for c in missing)
+            raise InvalidRequest(
+                f"モデル '{model.id}' は次に対応していません / model '{model.id}' does not support: {names}",
+                param="tools" if missing == ["tools"] else "model",
+                code="unsupported_capability",
+            )
+        if not cleared(model, effective):
+            if self.config.on_not_cleared == "reroute":
+                return self._route(request, effective, reasons, findings, action="rerouted")
+            raise self._refusal(model, effective, request.capabilities, findings, previews)
+        candidates = [model.id]
+        for other_id in model.config.fallback:
+            other = self.registry.get(other_id)
+            if other is not None and cleared(other, effective) and serves(other, request.capabilities):
+                candidates.append(other_id)
+        return Decision(effective, candidates, reasons, "allowed", None, request.model, findings)
+
+    # -- classification ----------------------------------------------------------------
+    def _classify(self, request: PolicyRequest) -> tuple[int, tuple[str, ...], dict[str, int], list[str]]:
+        effective = request.declared_class
+        reasons = [f"申告 {CLASS_NAMES[effective]} / declared {effective}"] if request.declared_class > 1 else []
+        counts: Counter[str] = Counter()
+        previews: list[str] = []
+        if self.detect is not None:
+            for text in request.texts:
+                if not text:
+                    continue
+                result = self.detect(text)
+                if result.proposed_class > effective:
+                    effective = result.proposed_class
+                reasons.extend(r for r in result.reasons if r not in reasons)
+                for entity in result.entities:
+                    counts[entity.type] += 1
+                    if len(previews) < 5:
+                        previews.append(f"{entity.type} {entity.preview}")
+        return min(effective, 3), tuple(reasons), dict(counts), previews
+
+    # -- routing -------------------------------------------------------------------------
+    def _route(
+        self, request: PolicyRequest, effective: int, reasons: tuple[str, ...], findings: dict[str, int], *, action: str
+    ) -> Decision:
+        for rule in self.config.rules:
+            if not _matches(rule, request, effective):
+                continue
+            eligible = [m.id for m in self._models(rule.models) if cleared(m, effective) and serves(m, request.capabilities)]
+            if eligible:
+                return Decision(effective, eligible, reasons, action, rule.name, request.model, findings)
+        eligible = [m.id for m in _eligible(self.registry, effective, request.capabilities)]
+        if eligible and not self.config.rules:
+            return Decision(effective, eligible[:1], reasons, action, None, request.model, findings)
+        raise _blocked(
+            Forbidden(
+                f"この内容（{CLASS_NAMES[effective]}）を扱えるモデルがルールにありません / "
+                f"No routing rule offers a model cleared for content classified {effective}",
+                param="model",
+                code="no_eligible_model",
+            ),
+            effective,
+            findings,
+        )
+
+    def _models(self, ids: Iterable[str]) -> Iterable[RegisteredModel]:
+        for model_id in ids:
+            model = self.registry.get(model_id)
+            if model is not None:
+                yield model
+
+    def _refusal(
+        self,
+        model: RegisteredModel,
+        effective: int,
+        capabilities: tuple[str, ...],
+        findings: dict[str, int],
+        previews: list[str],
+    ) -> Forbidden:
+        allowed = [m.id for m in _eligible(self.registry, effective, capabilities)]
+        allowed_text = ", ".join(allowed) if allowed else "なし / none"
+        found = ""
+        if findings:
+            kinds = ", ".join(f"{kind}×{count}" for kind, count in sorted(findings.items()))
+            found = f"検出: {kinds}（例: {'; '.join(previews)}）/ found: {kinds}. "
+        return _blocked(Forbidden(
+            f"この内容（{CLASS_NAMES[effective]}）はモデル '{model.id}'（{CLASS_NAMES[model.config.clearance]}まで）に送れません。"
+            f"{found}利用できるモデル: {allowed_text} / "
+            f"Content classified {effective} may not be sent to model '{model.id}' (cleared up to {model.config.clearance}). "
+            f"Allowed models: {allowed_text}",
+            param="model",
+            code="classification_not_cleared",
+        ), effective, findings)
+
+
+def _blocked(error: Forbidden, effective: int, findings: dict[str, int]) -> Forbidden:
+    """Attach what was decided (never the values found) for the usage record."""
+    error.policy = {"effective_class": effective, "findings": findings or None}  # type: ignore[attr-defined]
+    return error
+
+
+def _matches(rule: RoutingRule, request: PolicyRequest, effective: int) -> bool:
+    return (
+        (rule.classes is None or effective in rule.classes)
+        and (rule.tasks is None or request.task in rule.tasks)
+        and (rule.teams is None or request.team in rule.teams)
+        and (rule.apps is None or request.app in rule.apps)
+    )
+
+
+def _eligible(registry: ModelRegistry, effective_class: int, capabilities: tuple[str, ...]) -> Iterable[RegisteredModel]:
+    return (m for m in registry if cleared(m, effective_class) and serves(m, capabilities))
 
 
 def decide(
@@ -61,46 +253,7 @@ def decide(
     declared_class: int = 1,
     capabilities: tuple[str, ...] = ("chat",),
 ) -> Decision:
-    """The models that may receive this request, in the order to try them.
-
-    `capabilities` are what the request needs (e.g. ("chat", "tools")); fallbacks lacking
-    one are skipped just like fallbacks not cleared for the class.
-    """
-    model = registry.get(requested_model)
-    if model is None:
-        raise ModelNotFound(
-            f"モデル '{requested_model}' はありません / The model '{requested_model}' does not exist",
-            param="model",
-            code="model_not_found",
-        )
-    effective = declared_class
-    reason = f"declared {CLASS_NAMES[effective]}"
-    missing = [c for c in capabilities if not serves(model, (c,))]
-    if missing:
-        names = ", ".join(_CAPABILITY_NAMES.get(c, c) for c in missing)
-        raise InvalidRequest(
-            f"モデル '{model.id}' は次に対応していません / model '{model.id}' does not support: {names}",
-            param="tools" if missing == ["tools"] else "model",
-            code="unsupported_capability",
-        )
-    if not cleared(model, effective):
-        allowed = [m.id for m in _eligible(registry, effective, capabilities)]
-        allowed_text = ", ".join(allowed) if allowed else "なし / none"
-        raise Forbidden(
-            f"この内容（{CLASS_NAMES[effective]}）はモデル '{model.id}'（{CLASS_NAMES[model.config.clearance]}まで）に送れません。"
-            f"利用できるモデル: {allowed_text} / "
-            f"Content classified {effective} may not be sent to model '{model.id}' (cleared up to {model.config.clearance}). "
-            f"Allowed models: {allowed_text}",
-            param="model",
-            code="classification_not_cleared",
-        )
-    candidates = [model.id]
-    for other_id in model.config.fallback:
-        other = registry.get(other_id)
-        if other is not None and cleared(other, effective) and serves(other, capabilities):
-            candidates.append(other_id)
-    return Decision(effective_class=effective, candidates=candidates, reasons=(reason,))
-
-
-def _eligible(registry: ModelRegistry, effective_class: int, capabilities: tuple[str, ...]) -> Iterable[RegisteredModel]:
-    return (m for m in registry if cleared(m, effective_class) and serves(m, capabilities))
+    """The decision with no detector and no rules (declared class and clearances only)."""
+    return Policy(registry).decide(
+        PolicyRequest(model=requested_model, declared_class=declared_class, capabilities=capabilities)
+    )

@@ -52,6 +52,11 @@ class UsageEntry:
     cost_yen: float = 0.0
     attempts: int = 1
     detail: str | None = None
+    effective_class: int | None = None
+    policy_action: str | None = None
+    policy_rule: str | None = None
+    # Kinds of items the detector found and how many (never the values).
+    findings: dict[str, int] | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _FIELDS}

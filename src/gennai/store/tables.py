@@ -76,3 +76,7 @@ class UsageRecord(Base):
     cost_yen: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    effective_class: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    policy_action: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    policy_rule: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    findings: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)

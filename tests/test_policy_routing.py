@@ -1,0 +1,121 @@
+"""Routing through the API: `model: "auto"`, rerouting, declared classes in the body, the
+policy headers and the policy fields of the usage record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import openai
+import orjson
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gennai.store.tables import UsageRecord
+from tests.support.openai_upstream import OpenAIUpstream
+from tests.support.servers import GennaiServer, running_gennai
+from tests.test_gateway_openai import MESSAGES, model_toml
+
+RULES = """
+[policy]
+on_not_cleared = "{mode}"
+[[policy.rules]]
+name = "translation"
+tasks = ["translation"]
+models = ["translator"]
+[[policy.rules]]
+name = "class-2-domestic"
+classes = [2, 3]
+models = ["abroad", "domestic"]
+[[policy.rules]]
+name = "general"
+classes = [1]
+models = ["abroad", "domestic"]
+"""
+
+
+def models(base: str) -> str:
+    abroad = model_toml("abroad", "echo", base, clearance=1).replace('hosting = "government-cloud"', 'hosting = "overseas"')
+    translator = model_toml("translator", "echo", base).replace('["chat", "embeddings", "tools"]', '["translation"]')
+    return abroad + model_toml("domestic", "echo", base) + translator
+
+
+def start(tmp_path_factory: pytest.TempPathFactory, base: str, mode: str) -> Iterator[GennaiServer]:
+    with running_gennai(tmp_path_factory.mktemp(mode), models(base), extra_toml=RULES.format(mode=mode)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def blocking(tmp_path_factory: pytest.TempPathFactory, openai_upstream: tuple[OpenAIUpstream, str]) -> Iterator[GennaiServer]:
+    yield from start(tmp_path_factory, openai_upstream[1], "block")
+
+
+@pytest.fixture(scope="module")
+def rerouting(tmp_path_factory: pytest.TempPathFactory, openai_upstream: tuple[OpenAIUpstream, str]) -> Iterator[GennaiServer]:
+    yield from start(tmp_path_factory, openai_upstream[1], "reroute")
+
+
+def client(server: GennaiServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+
+
+def test_auto_follows_the_rules(blocking: GennaiServer) -> None:
+    c = client(blocking)
+    general = c.chat.completions.with_raw_response.create(model="auto", messages=MESSAGES)
+    assert general.headers["x-gennai-model"] == "abroad"
+    assert general.headers["x-gennai-classification"] == "1"
+    assert general.headers["x-gennai-policy"] == "action=routed; rule=general; requested=auto"
+    secret = c.chat.completions.with_raw_response.create(
+        model="auto", messages=MESSAGES, extra_body={"gennai": {"classification": 2}}
+    )
+    assert secret.headers["x-gennai-model"] == "domestic"
+    assert "rule=class-2-domestic" in secret.headers["x-gennai-policy"]
+    translation = c.chat.completions.with_raw_response.create(
+        model="auto", messages=MESSAGES, extra_body={"gennai": {"task": "translation"}}
+    )
+    assert translation.headers["x-gennai-model"] == "translator"
+
+
+def test_gennai_fields_never_reach_the_model(blocking: GennaiServer) -> None:
+    response = client(blocking).chat.completions.create(
+        model="domestic", messages=MESSAGES, extra_body={"gennai": {"classification": "機密性2", "task": "drafting"}}
+    )
+    sent = orjson.loads(response.choices[0].message.content or "{}")
+    assert "gennai" not in sent
+
+
+def test_class_3_has_no_route(blocking: GennaiServer) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client(blocking).chat.completions.create(model="auto", messages=MESSAGES, extra_body={"gennai": {"classification": 3}})
+    assert info.value.body["code"] == "no_eligible_model"  # type: ignore[index]
+
+
+def test_block_mode_refuses_and_records_it(blocking: GennaiServer) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client(blocking).chat.completions.create(
+            model="abroad", messages=MESSAGES, extra_body={"gennai": {"classification": 2}}
+        )
+    assert "domestic" in info.value.message and "送れません" in info.value.message
+    blocking.platform.usage.flush()
+    with Session(blocking.platform.engine) as session:
+        row = session.scalars(select(UsageRecord).where(UsageRecord.error_type == "classification_not_cleared")).first()
+    assert row is not None and row.policy_action == "blocked" and row.effective_class == 2
+
+
+def test_reroute_mode_sends_to_an_eligible_model_and_says_so(rerouting: GennaiServer) -> None:
+    response = client(rerouting).chat.completions.with_raw_response.create(
+        model="abroad", messages=MESSAGES, extra_body={"gennai": {"classification": 2}}
+    )
+    assert response.headers["x-gennai-model"] == "domestic"
+    assert response.headers["x-gennai-policy"] == "action=rerouted; rule=class-2-domestic; requested=abroad"
+    rerouting.platform.usage.flush()
+    with Session(rerouting.platform.engine) as session:
+        row = session.scalars(select(UsageRecord).where(UsageRecord.policy_action == "rerouted")).first()
+    assert row is not None and row.model_id == "domestic" and row.policy_rule == "class-2-domestic"
+
+
+def test_bad_gennai_options_are_a_400(blocking: GennaiServer) -> None:
+    for extra, param in (({"gennai": {"classification": 5}}, "gennai.classification"), ({"gennai": {"colour": 1}}, "gennai.colour")):
+        with pytest.raises(openai.BadRequestError) as info:
+            client(blocking).chat.completions.create(model="domestic", messages=MESSAGES, extra_body=extra)
+        assert info.value.body["param"] == param  # type: ignore[index]
