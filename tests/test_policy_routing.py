@@ -119,3 +119,31 @@ def test_bad_gennai_options_are_a_400(blocking: GennaiServer) -> None:
         with pytest.raises(openai.BadRequestError) as info:
             client(blocking).chat.completions.create(model="domestic", messages=MESSAGES, extra_body=extra)
         assert info.value.body["param"] == param  # type: ignore[index]
+
+
+def test_detected_personal_data_is_refused_for_a_foreign_model(blocking: GennaiServer) -> None:
+    prompt = [{"role": "user", "content": "個人番号 1234 5678 9018 の山田太郎さん（090-1234-5678）への回答案を作って"}]
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client(blocking).chat.completions.create(model="abroad", messages=prompt)
+    message = info.value.message
+    assert "MY_NUMBER" in message and "domestic" in message
+    assert "1234 5678 9018" not in message and "山田太郎" not in message  # masked, never the value
+
+
+def test_detection_covers_the_whole_conversation_and_auto_stays_domestic(blocking: GennaiServer) -> None:
+    conversation = [
+        {"role": "user", "content": "申請者は東京都千代田区神田一丁目2番3号の佐藤花子様です。"},
+        {"role": "assistant", "content": "承知しました。"},
+        {"role": "user", "content": "では返信文を作ってください。"},
+    ]
+    response = client(blocking).chat.completions.with_raw_response.create(model="auto", messages=conversation)
+    assert response.headers["x-gennai-model"] == "domestic"
+    assert response.headers["x-gennai-classification"] == "2"
+    policy = response.headers["x-gennai-policy"]
+    assert "found=" in policy and "PERSON:1" in policy and "佐藤" not in policy
+
+
+def test_long_documents_are_classified_too(blocking: GennaiServer) -> None:
+    document = "公開資料の本文です。" * 600 + "【取扱注意】内部検討用"
+    with pytest.raises(openai.PermissionDeniedError):
+        client(blocking).chat.completions.create(model="abroad", messages=[{"role": "user", "content": document}])

@@ -244,6 +244,94 @@ def serve(
     )
 
 
+@app.command()
+def classify(
+    file: Annotated[str, typer.Argument(help="plain text or JSONL ({\"id\", \"text\"} per line); - for standard input")] = "-",
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="the input is JSONL (default: detected when every non-empty line is a JSON object with \"text\")")] = False,
+    rules: Annotated[Path | None, typer.Option("--rules", help="team terms and patterns (TOML or JSON: terms = [...], patterns = [...])")] = None,
+) -> None:
+    """Propose a 機密性 class for text: markings and personal data found, one JSON line per input."""
+    import json
+
+    import orjson
+
+    from gennai.policy.detection import CustomRules, default_detector
+
+    custom = None
+    if rules is not None:
+        try:
+            raw_rules = rules.read_bytes()
+            if rules.suffix.lower() == ".json":
+                rules_data = json.loads(raw_rules)
+            else:
+                import tomllib
+
+                rules_data = tomllib.loads(raw_rules.decode("utf-8"))
+            custom = CustomRules.from_mapping(rules_data.get("detection", rules_data))
+        except FileNotFoundError:
+            raise _fail(f"{rules}: no such file") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise _fail(f"{rules}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    name = "<stdin>" if file == "-" else file
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except FileNotFoundError:
+        raise _fail(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise _fail(f"{name}: is a directory") from None
+    except OSError as exc:
+        raise _fail(f"{name}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{name}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+    records: list[tuple[object, str]] = []
+    lines = text.splitlines()
+    if not jsonl:
+        jsonl = _looks_like_jsonl(lines)
+    if jsonl:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise _fail(f"{name}:{number}: not valid JSON: {str(exc).splitlines()[0]}") from None
+            if not isinstance(obj, dict):
+                raise _fail(f"{name}:{number}: expected a JSON object with \"text\"") from None
+            if not isinstance(obj.get("text"), str):
+                raise _fail(f"{name}:{number}: \"text\" must be a string") from None
+            records.append((obj.get("id"), obj["text"]))
+    else:
+        records.append((None if file == "-" else file, text))
+    detector = default_detector(custom)
+    out = sys.stdout.buffer
+    for record_id, record_text in records:
+        out.write(orjson.dumps(detector.detect(record_text).to_json(record_id)) + b"\n")  # type: ignore[arg-type]
+    out.flush()
+
+
+def _looks_like_jsonl(lines: list[str]) -> bool:
+    """Every non-empty line is a JSON object with a string "text" (and there is one)."""
+    import orjson
+
+    seen = False
+    for line in lines:
+        if not line.strip():
+            continue
+        if not line.lstrip().startswith("{"):
+            return False
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            return False
+        seen = True
+    return seen
+
+
 def main() -> None:
     try:
         app()

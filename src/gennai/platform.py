@@ -12,6 +12,7 @@ from gennai.config import LoadedConfig
 from gennai.gateway.dispatch import Dispatcher
 from gennai.gateway.registry import ModelRegistry
 from gennai.policy.decision import Policy
+from gennai.policy.detection import default_detector
 from gennai.records.usage import UsageWriter
 from gennai.store.database import create_database_engine, migrate
 
@@ -43,7 +44,7 @@ class Platform:
             engine=engine,
             keys=KeyVerifier(engine, secret, ttl_s=security.key_cache_ttl_s),
             registry=registry,
-            policy=Policy(registry, config.policy),
+            policy=Policy(registry, config.policy, detect=default_detector().detect),
             dispatcher=Dispatcher(registry, config.gateway),
             usage=UsageWriter(
                 engine,

@@ -44,6 +44,8 @@ _DONE = b"data: [DONE]\n\n"
 _ID_PREFIX = os.urandom(6).hex()
 _ID_COUNTER = itertools.count(1)
 CLIENT_CLOSED = 499
+# Texts up to this size are classified on the event loop (well under a millisecond).
+_INLINE_DETECTION_CHARS = 4096
 
 
 def _platform(request: Request) -> Platform:
@@ -196,16 +198,19 @@ async def _serve(
             parse_declared_class(request.headers.get("x-gennai-classification")),
             parse_declared_class(options.classification, param="gennai.classification"),
         )
-        call.decision = decision = platform.policy.decide(
-            PolicyRequest(
-                model=parsed.model,
-                texts=texts,
-                declared_class=declared,
-                capabilities=capabilities,
-                task=options.task,
-                app=options.app,
-            )
+        policy_request = PolicyRequest(
+            model=parsed.model,
+            texts=texts,
+            declared_class=declared,
+            capabilities=capabilities,
+            task=options.task,
+            app=options.app,
         )
+        if sum(map(len, texts)) <= _INLINE_DETECTION_CHARS:
+            decision = platform.policy.decide(policy_request)
+        else:  # long documents are classified off the event loop
+            decision = await asyncio.to_thread(platform.policy.decide, policy_request)
+        call.decision = decision
         watch = DisconnectWatch(request.receive)
         result = await work(call, parsed, data, decision, watch)
         if isinstance(result, EventStreamResponse):

@@ -1,0 +1,71 @@
+"""Detection of handling markings and personal data in Japanese administrative text, and a
+proposed 機密性 class with its reasons.
+
+    from gennai.policy.detection import detect
+    result = detect("個人番号 1234 5678 9018 の山田太郎さん")
+    result.proposed_class   # 2
+    result.entities         # (Entity(type='MY_NUMBER', start=5, end=19, preview='1*** **** **18', …), …)
+
+Spans are Python string offsets into the ORIGINAL text (detection runs on an NFKC-normalised
+copy and maps back, see normalize.py). Previews are masked; the raw value is never stored in
+a result, so reprs and logs cannot leak it.
+
+Class proposal (the maximum of everything found, at least 1):
+- 機密性3 markings (機密性3, 極秘, 秘 in a marking position) → 3.
+- 機密性2 markings (機密性2, 要機密情報, 取扱注意, 部外秘/省外秘…, ○○限り (関係者限り, 課内限り …),
+  複製禁止, 配付禁止, 転送禁止, 外部提供禁止, 持出禁止, 暗号化必須) → 2.
+- an explicit 機密性1 marking → 1 (it does not lower anything else found).
+- personal data of individuals → 2: MY_NUMBER, PASSPORT, DRIVERS_LICENSE, BANK_ACCOUNT,
+  BIRTH_DATE, PERSON, ADDRESS (a private person's; officials named in public notices and
+  government or organisation addresses in notices are not flagged at all); PHONE, EMAIL and
+  POSTAL_CODE when they belong to a private person (a mobile number, 自宅/携帯/本人 context,
+  or a text that also holds other personal data or is not a public notice); otherwise 1.
+- CORPORATE_NUMBER → 1 (corporate numbers are public).
+- CUSTOM → the class configured for the team's term or pattern (default 2).
+- content cues for internal deliberations and bids (未定稿, 検討中の案, 内部検討用, 内部検討資料,
+  公表前, 解禁前, 非公開資料; 予定価格, 最低制限価格, 入札価格 outside public notices) → 2, as
+  a reason only.
+- otherwise 1.
+
+Heavier detectors (e.g. a GiNZA NER model) plug in through the `Detector` protocol
+(`name` and `detect(text) -> Detection`) and the entry-point group ``gennai.detectors``:
+
+    # the plugin's pyproject.toml
+    [project.entry-points."gennai.detectors"]
+    ginza = "gennai_ginza:GinzaDetector"     # a class, a factory, or an instance
+
+    load_detector("ginza")                    # "default" gives the built-in detector
+
+gennai itself does not depend on GiNZA or spaCy. A plugin may call `detect()` and merge its
+own entities into the result to add recall on top of the default rules.
+"""
+
+from gennai.policy.detection.custom import CustomRule, CustomRules
+from gennai.policy.detection.detector import (
+    ENTRY_POINT_GROUP,
+    DefaultDetector,
+    available_detectors,
+    default_detector,
+    detect,
+    load_detector,
+)
+from gennai.policy.detection.identifiers import corporate_number_is_valid, my_number_is_valid
+from gennai.policy.detection.results import ENTITY_TYPES, Detection, Detector, Entity, Marking
+
+__all__ = [
+    "ENTITY_TYPES",
+    "ENTRY_POINT_GROUP",
+    "CustomRule",
+    "CustomRules",
+    "DefaultDetector",
+    "Detection",
+    "Detector",
+    "Entity",
+    "Marking",
+    "available_detectors",
+    "corporate_number_is_valid",
+    "default_detector",
+    "detect",
+    "load_detector",
+    "my_number_is_valid",
+]

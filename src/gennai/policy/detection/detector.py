@@ -1,0 +1,183 @@
+"""The default detector (markings, identifiers, names, addresses, custom rules) and the
+registry that loads heavier detectors from the ``gennai.detectors`` entry-point group."""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+from gennai.policy.detection.addresses import find_addresses
+from gennai.policy.detection.custom import CustomRules
+from gennai.policy.detection.identifiers import Item, find_identifiers, phone_is_mobile
+from gennai.policy.detection.markings import find_cues, find_markings
+from gennai.policy.detection.mask import mask
+from gennai.policy.detection.names import find_people
+from gennai.policy.detection.normalize import normalize
+from gennai.policy.detection.results import Detection, Detector, Entity, Marking
+
+ENTRY_POINT_GROUP = "gennai.detectors"
+
+_NOTICE = re.compile(r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|開催案内|ご案内|募集要項|公表資料|広報")
+# Higher wins when two items overlap (CUSTOM is kept alongside everything).
+_PRIORITY = {
+    "MY_NUMBER": 10,
+    "CORPORATE_NUMBER": 10,
+    "DRIVERS_LICENSE": 10,
+    "PASSPORT": 9,
+    "BANK_ACCOUNT": 8,
+    "BIRTH_DATE": 8,
+    "EMAIL": 7,
+    "PHONE": 6,
+    "POSTAL_CODE": 6,
+    "ADDRESS": 5,
+    "PERSON": 4,
+}
+_PERSONAL = frozenset(("MY_NUMBER", "PASSPORT", "DRIVERS_LICENSE", "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS"))
+_PRIVATE_CONTACT = re.compile(r"自宅|携帯|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$")
+_PUBLIC_CONTACT = re.compile(
+    r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付)[^\n。]{0,20}$"
+)
+_PUBLIC_EMAIL = re.compile(r"@(?:[a-z0-9\-]+\.)*(?:go\.jp|lg\.jp)$", re.I)
+
+
+class DefaultDetector:
+    """Fast rule-based detection plus SudachiPy for names. Thread-safe: no shared mutable
+    state (one SudachiPy tokenizer per thread)."""
+
+    name = "default"
+
+    def __init__(self, custom: CustomRules | None = None) -> None:
+        self.custom = custom or CustomRules()
+
+    def __repr__(self) -> str:
+        return f"DefaultDetector(custom_rules={len(self.custom.rules)})"
+
+    def detect(self, text: str) -> Detection:
+        norm = normalize(text)
+        ntext = norm.text
+        notice = bool(_NOTICE.search(ntext))
+
+        found: list[Item] = find_identifiers(ntext)
+        found += find_addresses(ntext, notice)
+        found += find_people(ntext, notice)
+        items = _resolve(found)
+        private_person = any(i.type in _PERSONAL for i in items)
+        items = [_contact_class(i, ntext, notice, private_person) for i in items]
+        if self.custom:
+            items += self.custom.find(ntext)
+        items.sort(key=lambda i: (i.start, i.end))
+
+        reasons: list[str] = []
+        entities = []
+        cls = 1
+        for item in items:
+            start, end = norm.to_original(item.start, item.end)
+            entities.append(Entity(item.type, start, end, mask(item.type, ntext[item.start : item.end]), item.cls, item.reason))
+            cls = max(cls, item.cls)
+            if item.reason not in reasons:
+                reasons.append(item.reason)
+        markings = []
+        for f in find_markings(ntext):
+            start, end = norm.to_original(f.start, f.end)
+            markings.append(Marking(f.label, start, end, f.cls))
+            cls = max(cls, f.cls)
+            reason = f"表示「{f.label}」→ 機密性{f.cls} / marking {f.label} → class {f.cls}"
+            if reason not in reasons:
+                reasons.append(reason)
+        for index in (i for i, ch in enumerate(text) if ch == "㊙") if "㊙" in text else ():
+            if all(m.end <= index or m.start > index for m in markings):
+                markings.append(Marking("秘", index, index + 1, 3))
+                markings.sort(key=lambda m: m.start)
+                cls = 3
+                reason = "表示「秘」→ 機密性3 / marking 秘 → class 3"
+                if reason not in reasons:
+                    reasons.append(reason)
+        for _, _, cue in find_cues(ntext, notice):
+            cls = max(cls, 2)
+            reason = f"内容: {cue} → 機密性2 / content cue → class 2"
+            if reason not in reasons:
+                reasons.append(reason)
+        if not reasons:
+            reasons.append("該当なし / nothing found → class 1")
+        return Detection(cls, tuple(entities), tuple(markings), tuple(reasons))
+
+
+def _resolve(items: list[Item]) -> list[Item]:
+    """Drop items overlapping a higher-priority (then longer, earlier) item."""
+    ranked = sorted(items, key=lambda i: (-_PRIORITY.get(i.type, 0), -(i.end - i.start), i.start))
+    kept: list[Item] = []
+    for item in ranked:
+        if all(item.end <= k.start or item.start >= k.end for k in kept):
+            kept.append(item)
+    return kept
+
+
+def _contact_class(item: Item, text: str, notice: bool, private_person: bool) -> Item:
+    """PHONE/EMAIL/POSTAL_CODE are class 2 when they belong to a private person."""
+    if item.type not in ("PHONE", "EMAIL", "POSTAL_CODE"):
+        return item
+    line_start = text.rfind("\n", 0, item.start) + 1
+    before = text[max(line_start, item.start - 30) : item.start]
+    value = text[item.start : item.end]
+    if _PRIVATE_CONTACT.search(before) or (item.type == "PHONE" and phone_is_mobile(value) and not notice):
+        private = True
+    elif _PUBLIC_CONTACT.search(before) or (item.type == "EMAIL" and _PUBLIC_EMAIL.search(value)):
+        private = False
+    else:
+        private = private_person or not notice
+    if not private:
+        return item
+    reason = {
+        "PHONE": "個人の電話番号 / phone number of a private person",
+        "EMAIL": "個人のメールアドレス / e-mail address of a private person",
+        "POSTAL_CODE": "個人の郵便番号 / postal code of a private person",
+    }[item.type]
+    return item._replace(cls=2, reason=reason)
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=64)
+def _cached(custom: CustomRules | None) -> DefaultDetector:
+    return DefaultDetector(custom)
+
+
+def default_detector(custom: CustomRules | None = None) -> Detector:
+    """The default detector for these custom rules (cached; safe to share between threads)."""
+    with _lock:
+        return _cached(custom or None)
+
+
+def detect(text: str, custom: CustomRules | None = None) -> Detection:
+    return default_detector(custom).detect(text)
+
+
+def available_detectors() -> list[str]:
+    return ["default", *sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
+
+
+_plugins: dict[str, Detector] = {}
+
+
+def load_detector(name: str) -> Detector:
+    """"default", or the name of an entry point in group ``gennai.detectors``. The entry
+    point may name a Detector instance, a class, or a factory called without arguments;
+    it is loaded once per process (heavy models are not loaded twice)."""
+    if name == "default":
+        return default_detector()
+    with _lock:
+        cached = _plugins.get(name)
+    if cached is not None:
+        return cached
+    matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+    if not matches:
+        raise LookupError(f"検出器 '{name}' はありません / no detector '{name}' (available: {', '.join(available_detectors())})")
+    obj = matches[0].load()
+    detector = obj if isinstance(obj, Detector) and not isinstance(obj, type) else obj()
+    if not isinstance(detector, Detector):
+        raise TypeError(f"entry point '{name}' does not provide a Detector (name + detect(text))")
+    with _lock:
+        return _plugins.setdefault(name, detector)

@@ -1,0 +1,259 @@
+"""Identifiers with validation: My Number, corporate number, phone, postal code, e-mail,
+passport, driver's licence, bank account and dates of birth.
+
+Runs on NFKC-normalised text (digits are ASCII). Digits may be split by spaces or hyphens.
+Hard negatives are rejected by the check digits and by context: a 12-digit number that fails
+the My Number check is a document/order number unless the text says マイナンバー/個人番号
+next to it; statute numbers (令和6年法律第123号), page ranges, amounts of money and dates
+that are not dates of birth are never matched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+
+class Item(NamedTuple):
+    type: str
+    start: int  # normalised offsets
+    end: int
+    cls: int
+    reason: str
+
+
+def my_number_is_valid(number: str) -> bool:
+    """Check digit of a 12-digit 個人番号 (design note: weights n+1 for n ≤ 6, n−5 for n ≥ 7,
+    n counted from the right over the first 11 digits)."""
+    digits = _digits(number)
+    if len(digits) != 12:
+        return False
+    body = digits[:11]
+    total = 0
+    for n in range(1, 12):
+        p = int(body[11 - n])
+        q = n + 1 if n <= 6 else n - 5
+        total += p * q
+    r = total % 11
+    check = 0 if r <= 1 else 11 - r
+    return check == int(digits[11])
+
+
+def corporate_number_is_valid(number: str) -> bool:
+    """Check digit (the FIRST digit) of a 13-digit 法人番号."""
+    digits = _digits(number)
+    if len(digits) != 13:
+        return False
+    body = digits[1:]
+    total = 0
+    for n in range(1, 13):
+        p = int(body[12 - n])
+        total += p * (1 if n % 2 else 2)
+    return 9 - (total % 9) == int(digits[0])
+
+
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if "0" <= ch <= "9")
+
+
+_SEP = r"(?:[ \t]?[-ー][ \t]?|[ \t])"
+_NB = r"(?<![0-9])(?<![0-9][-ー.,])"  # not after a digit (or digit + separator)
+_NA = r"(?![0-9])(?![-ー.,]?[0-9])"  # not before one
+
+
+def _near(text: str, start: int, words: re.Pattern[str], before: int = 30, after: int = 0, end: int | None = None) -> bool:
+    if words.search(text, max(0, start - before), start):
+        return True
+    if after and end is not None:
+        return bool(words.search(text, end, min(len(text), end + after)))
+    return False
+
+
+# --- 12 and 13 digit numbers -------------------------------------------------------------
+_D12_13 = re.compile(_NB + r"[0-9](?:" + _SEP + r"?[0-9]){11,12}" + r"(?![0-9])(?![-ー]?[0-9])")
+_MYNUMBER_WORDS = re.compile(r"マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号|my[ \t]*number", re.I)
+_LICENCE_WORDS = re.compile(r"免[ \t]*許")
+_CORP_WORDS = re.compile(r"法[ \t]*人[ \t]*番[ \t]*号")
+_OTHER_NUMBER_WORDS = re.compile(
+    r"(?:文書|注文|受付|管理|整理|伝票|会員|契約|案件|請求|問合せ|申請|登録|受理|発注|製造|シリアル|識別|証券|保険証)[ \t]*(?:番号|No\.?|ID)",
+    re.I,
+)
+
+# --- phone numbers -----------------------------------------------------------------------
+_PSEP = r"(?:[ \t]?[-ー.][ \t]?|[ \t])"
+_PHONE = re.compile(
+    r"(?<![0-9+\-_@])(?<![0-9][.])(?<![A-Za-z0-9._%+\-]@[A-Za-z0-9.\-])(?:"
+    r"\+[ \t]?81[ \t-]?(?:\(0\)[ \t]?)?[1-9][0-9]{0,3}" + _PSEP + r"[0-9]{1,4}" + _PSEP + r"[0-9]{4}"
+    r"|\+[ \t]?81[ \t-]?[1-9][0-9]{8,9}"
+    r"|\(0[0-9]{1,4}\)[ \t]?[0-9]{1,4}" + _PSEP + r"?[0-9]{4}"
+    r"|0[0-9]{1,4}[ \t]?\([0-9]{1,4}\)[ \t]?[0-9]{4}"
+    r"|0[0-9]{1,4}" + _PSEP + r"[0-9]{1,4}" + _PSEP + r"[0-9]{3,4}"
+    r"|0[0-9]{9,10}"
+    r")(?![0-9])(?![-ー][0-9])"
+)
+
+
+def phone_is_valid(value: str) -> bool:
+    digits = _digits(value)
+    if value.lstrip().startswith("+"):
+        rest = digits[2:]
+        if rest.startswith("0"):
+            rest = rest[1:]
+        digits = "0" + rest
+    if not digits.startswith("0"):
+        return False
+    if digits[:3] in ("070", "080", "090", "050") or digits[:4] == "0800":
+        return len(digits) == 11
+    if digits[:4] in ("0120", "0570", "0990"):
+        return len(digits) == 10
+    return len(digits) == 10 and digits[1] != "0"
+
+
+def phone_is_mobile(value: str) -> bool:
+    digits = _digits(value)
+    if value.lstrip().startswith("+"):
+        digits = "0" + digits[2:].lstrip("0")
+    return digits[:3] in ("070", "080", "090")
+
+
+# --- postal codes, e-mail, passport ------------------------------------------------------
+_PREFS = (
+    "北海道|青森県|岩手県|宮城県|秋田県|山形県|福島県|茨城県|栃木県|群馬県|埼玉県|千葉県|東京都|神奈川県|"
+    "新潟県|富山県|石川県|福井県|山梨県|長野県|岐阜県|静岡県|愛知県|三重県|滋賀県|京都府|大阪府|兵庫県|"
+    "奈良県|和歌山県|鳥取県|島根県|岡山県|広島県|山口県|徳島県|香川県|愛媛県|高知県|福岡県|佐賀県|長崎県|"
+    "熊本県|大分県|宮崎県|鹿児島県|沖縄県"
+)
+_POSTAL = re.compile(
+    r"〒[ \t]*(?P<a>[0-9]{3}[ \t]?[-ー]?[ \t]?[0-9]{4})(?![0-9])"
+    r"|郵[ \t]*便[ \t]*番[ \t]*号[ \t]*(?:は|[:：])?[ \t]*(?P<b>[0-9]{3}[-ー]?[0-9]{4})(?![0-9])"
+    r"|" + _NB + r"(?P<c>[0-9]{3}-[0-9]{4})(?![0-9])(?=[ \t]*(?:" + _PREFS + r"))"
+)
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
+)
+_PASSPORT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \t]?[0-9]{7}(?![0-9])")
+_PASSPORT_WORDS = re.compile(r"旅[ \t]*券|パ[ \t]*ス[ \t]*ポ[ \t]*ー[ \t]*ト|passport", re.I)
+
+# --- bank accounts -----------------------------------------------------------------------
+_BANK_WORDS = re.compile(r"口[ \t]*座|普[ \t]*通|当[ \t]*座|支[ \t]*店|銀[ \t]*行|信[ \t]*用[ \t]*金[ \t]*庫|信[ \t]*金|振[ \t]*込|ゆうちょ|貯[ \t]*金|預[ \t]*金")
+_BANK = re.compile(
+    # ゆうちょ銀行 記号(5)-番号(8)
+    r"(?P<jp>" + _NB + r"1[0-9]{4}" + _SEP + r"?[0-9]{7,8})" + _NA +
+    # bank 4 + branch 3 + account 7
+    r"|(?P<full>" + _NB + r"[0-9]{4}" + _SEP + r"[0-9]{3}" + _SEP + r"[0-9]{7})" + _NA +
+    # branch 3 + account 7 / account 7 alone (with context)
+    r"|(?P<acct>" + _NB + r"(?:[0-9]{3}" + _SEP + r")?[0-9]{7})" + _NA
+)
+_JP_BANK = re.compile(r"記[ \t]*号[ \t]*[:：]?[ \t]*(1[0-9]{4})[ \t]*[,、]?[ \t]*番[ \t]*号[ \t]*[:：]?[ \t]*([0-9]{7,8})(?![0-9])")
+_NOT_MONEY_AFTER = re.compile(r"[ \t]*(?:円|万|千|億|人|件|年|号|日|回|個|枚|名|%|ページ|頁|kg|km|m)")
+
+# --- dates of birth ----------------------------------------------------------------------
+_DATE = (
+    r"(?:(?:明治|大正|昭和|平成|令和|[MTSHR]\.?)[ \t]*(?:元|[0-9]{1,2})[ \t]*年[ \t]*[0-9]{1,2}[ \t]*月[ \t]*[0-9]{1,2}[ \t]*日"
+    r"|(?:[MTSHR])[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{1,2}"
+    r"|(?:18|19|20)[0-9]{2}[ \t]*年[ \t]*[0-9]{1,2}[ \t]*月[ \t]*[0-9]{1,2}[ \t]*日"
+    r"|(?:18|19|20)[0-9]{2}[/.\-][0-9]{1,2}[/.\-][0-9]{1,2})"
+)
+_BIRTH = re.compile(
+    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|DOB)[ \t]*[:：は]?[ \t]*(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
+    r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|生(?![活産徒命成涯協き])|出生)",
+    re.I,
+)
+_ANY_DIGIT = re.compile(r"[0-9]")
+_BIRTH_EN = re.compile(r"birth|DOB", re.I)
+_NUMBERS = re.compile(r"[0-9]+")
+
+
+def _valid_date(value: str) -> bool:
+    numbers = _NUMBERS.findall(value)
+    if len(numbers) < 2:
+        return False
+    month, day = int(numbers[-2]), int(numbers[-1])
+    return 1 <= month <= 12 and 1 <= day <= 31
+
+
+def find_identifiers(text: str) -> list[Item]:
+    items: list[Item] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(item: Item) -> None:
+        items.append(item)
+        taken.append((item.start, item.end))
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in taken)
+
+    if not _ANY_DIGIT.search(text):
+        for m in _EMAIL.finditer(text) if "@" in text else ():
+            add(Item("EMAIL", m.start(), m.end(), 1, "メールアドレス / e-mail address"))
+        return items
+
+    for m in _D12_13.finditer(text):
+        raw = m.group()
+        digits = _digits(raw)
+        start, end = m.span()
+        if len(digits) == 13:
+            if corporate_number_is_valid(digits):
+                add(Item("CORPORATE_NUMBER", start, end, 1, "法人番号（検査数字一致）/ corporate number with valid check digit (public)"))
+            elif _near(text, start, _CORP_WORDS):
+                add(Item("CORPORATE_NUMBER", start, end, 1, "法人番号の記載 / labelled corporate number (public)"))
+            continue
+        says_my_number = _near(text, start, _MYNUMBER_WORDS, before=25)
+        if _near(text, start, _LICENCE_WORDS, before=25) and not says_my_number:
+            add(Item("DRIVERS_LICENSE", start, end, 2, "運転免許証番号 / driver's licence number"))
+        elif says_my_number:
+            if my_number_is_valid(digits):
+                add(Item("MY_NUMBER", start, end, 2, "マイナンバー（検査数字一致）/ My Number with valid check digit"))
+            else:
+                add(Item("MY_NUMBER", start, end, 2, "マイナンバーの記載 / number labelled as My Number"))
+        elif my_number_is_valid(digits) and not _near(text, start, _OTHER_NUMBER_WORDS, before=15):
+            add(Item("MY_NUMBER", start, end, 2, "マイナンバー（検査数字一致）/ My Number with valid check digit"))
+
+    for m in _PASSPORT.finditer(text) if _PASSPORT_WORDS.search(text) else ():
+        if free(*m.span()) and _near(text, m.start(), _PASSPORT_WORDS, before=30):
+            add(Item("PASSPORT", m.start(), m.end(), 2, "旅券番号 / passport number"))
+
+    for m in _BIRTH.finditer(text) if ("生" in text or "誕" in text or _BIRTH_EN.search(text)) else ():
+        group = "a" if m.group("a") else "b"
+        start, end = m.span(group)
+        if free(start, end) and _valid_date(m.group(group)):
+            add(Item("BIRTH_DATE", start, end, 2, "生年月日 / date of birth"))
+
+    bank_words = bool(_BANK_WORDS.search(text))
+    for m in _JP_BANK.finditer(text) if "記" in text else ():
+        start, end = m.start(1), m.end(2)
+        if free(start, end):
+            add(Item("BANK_ACCOUNT", start, end, 2, "ゆうちょ銀行の記号・番号 / Japan Post Bank account"))
+
+    for m in _BANK.finditer(text) if bank_words else ():
+        start, end = m.span()
+        if not free(start, end):
+            continue
+        if m.group("jp") and not re.search(r"ゆうちょ|記[ \t]*号|貯[ \t]*金", text[max(0, start - 30) : start]):
+            if not _near(text, start, _BANK_WORDS):
+                continue
+        elif not _near(text, start, _BANK_WORDS, before=30):
+            continue
+        if _NOT_MONEY_AFTER.match(text, end) or text[max(0, start - 1) : start] in ("¥", "\\", "$"):
+            continue
+        if re.search(r"郵[ \t]*便[ \t]*番[ \t]*号|〒|電[ \t]*話|TEL|FAX", text[max(0, start - 12) : start], re.I):
+            continue
+        add(Item("BANK_ACCOUNT", start, end, 2, "口座番号 / bank account number"))
+
+    for m in _EMAIL.finditer(text) if "@" in text else ():
+        if free(*m.span()):
+            add(Item("EMAIL", m.start(), m.end(), 1, "メールアドレス / e-mail address"))
+
+    for m in _PHONE.finditer(text):
+        start, end = m.span()
+        if free(start, end) and phone_is_valid(m.group()):
+            add(Item("PHONE", start, end, 1, "電話番号 / phone number"))
+
+    for m in _POSTAL.finditer(text) if ("〒" in text or "郵" in text or "-" in text) else ():
+        group = next(g for g in ("a", "b", "c") if m.group(g))
+        start, end = m.span(group)
+        if free(start, end):
+            add(Item("POSTAL_CODE", start, end, 1, "郵便番号 / postal code"))
+
+    return items

@@ -1,0 +1,123 @@
+"""Handling markings (機密性1/2/3, 取扱注意, 部外秘, ○○限り, 秘, 極秘, 複製禁止 …) and
+conservative content cues for internal deliberations and bids.
+
+Runs on NFKC-normalised text (full-width digits already ASCII); spaces inside the marking
+words are allowed ("機密性 2", "取 扱 注 意"). The lone character 秘 is a marking only in
+marking-like positions: bracketed (【秘】 〔秘〕 (秘) [秘] 「秘」 《秘》 <秘>), alone on a line,
+or 秘扱い; never inside ordinary words (秘書, 秘密保持, 神秘, 便秘).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+
+class Found(NamedTuple):
+    label: str
+    start: int  # normalised offsets
+    end: int
+    cls: int
+
+
+def _spaced(word: str) -> str:
+    """A pattern for word allowing spaces between its characters."""
+    return r"[ \t]*".join(re.escape(ch) for ch in word)
+
+
+_S = r"[ \t]*"
+# (pattern, canonical label or None for "the matched text without spaces", class)
+_RULES: list[tuple[str, str | None, int]] = [
+    (_spaced("極秘") + r"(?!裏)", "極秘", 3),
+    (_spaced("取扱注意") + "|" + _spaced("取り扱い注意") + "|" + _spaced("取扱い注意") + "|" + _spaced("取り扱注意"), "取扱注意", 2),
+    (r"[部省庁局課社室]" + _S + "外" + _S + "秘", None, 2),
+    (_spaced("複製禁止"), "複製禁止", 2),
+    (_spaced("配付禁止") + "|" + _spaced("配布禁止"), "配付禁止", 2),
+    (_spaced("転送禁止"), "転送禁止", 2),
+    (_spaced("外部提供禁止"), "外部提供禁止", 2),
+    (_spaced("持出禁止") + "|" + _spaced("持ち出し禁止"), "持出禁止", 2),
+    (_spaced("暗号化必須"), "暗号化必須", 2),
+]
+_MARKING = re.compile(r"(?=[極取部省庁局課社室複配転外持暗])(?:" + "|".join(f"(?P<r{i}>{p})" for i, (p, _, _) in enumerate(_RULES)) + ")")
+# ○○限り: a group of people or an organisation, not a time (今回限り, 本日限り). Found from
+# 限り backwards (cheaper than trying the group pattern at every position).
+_KAGIRI = re.compile("限" + _S + "り")
+_GROUP_WORDS = ("関係者", "担当者", "出席者", "参加者", "構成員", "委員", "職員", "幹部", "関係課", "関係省庁", "関係機関", "関係部局")
+_GROUP_BEFORE = re.compile(
+    r"(?:" + "|".join(_spaced(w) for w in _GROUP_WORDS) + r"|(?:[一-龥][ \t]*){1,5}[内課部局省庁室係班者])" + _S + "$"
+)
+_LEVEL = re.compile(r"(?<![要])機" + _S + "密" + _S + "性" + _S + r"(?:レベル)?" + _S + r"(III|II|I|[123])" + r"(?:" + _S + "情報)?(?![0-9])")
+_MARKING_CHARS = re.compile(r"[秘注禁必]")
+_ROMAN = {"I": "1", "II": "2", "III": "3"}
+_YOKIMITSU = re.compile(_spaced("要機密情報"))
+# 秘 in a marking position.
+_HI = re.compile(
+    r"[【〔(\[「《<〈『]" + _S + "(秘)" + _S + r"[】〕)\]」》>〉』]"
+    r"|(?:^|(?<=\n))[ \t]*(秘)[ \t]*(?=\r?\n|$)"
+    r"|(?<![極外神便黙奥])(秘)(?=扱い|取扱い|文書)"
+)
+_NOT_GROUPS = ("今回", "本日", "当日", "一回", "一度", "年度", "在庫", "期間", "その場", "今年", "今月", "今日", "今期", "今年度")
+
+# Content cues (class 2, reason only). Conservative: explicit words only.
+_CUES: list[tuple[str, str]] = [
+    ("未定稿", "未定稿 / unfinished draft"),
+    ("検討中の案", "検討中の案 / draft under deliberation"),
+    ("内部検討用", "内部検討用 / for internal deliberation"),
+    ("内部検討資料", "内部検討資料 / internal deliberation material"),
+    ("公表前", "公表前 / not yet published"),
+    ("解禁前", "解禁前 / under embargo"),
+    ("非公開資料", "非公開資料 / non-public material"),
+    ("予定価格", "予定価格 / estimated contract price"),
+    ("最低制限価格", "最低制限価格 / minimum bid price"),
+    ("入札価格", "入札価格 / bid price"),
+]
+_CUE = re.compile("|".join(_spaced(w) for w, _ in _CUES))
+_CUE_REASON = {w: r for w, r in _CUES}
+_BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
+
+
+def find_markings(text: str) -> list[Found]:
+    out: list[Found] = []
+    for m in _LEVEL.finditer(text) if "性" in text else ():
+        level = _ROMAN.get(m.group(1), m.group(1))
+        out.append(Found(f"機密性{level}", m.start(), m.end(), int(level)))
+    for m in _YOKIMITSU.finditer(text) if "要" in text else ():
+        out.append(Found("要機密情報", m.start(), m.end(), 2))
+    for m in _MARKING.finditer(text) if _MARKING_CHARS.search(text) else ():
+        index = int(m.lastgroup[1:])  # type: ignore[index]
+        _, label, cls = _RULES[index]
+        surface = re.sub(r"[ \t]", "", m.group())
+        out.append(Found(label or surface, m.start(), m.end(), cls))
+    for m in _KAGIRI.finditer(text) if "限" in text else ():
+        g = _GROUP_BEFORE.search(text, max(0, m.start() - 12), m.start())
+        if g is None:
+            continue
+        surface = re.sub(r"[ \t]", "", text[g.start() : m.end()])
+        if surface[:-2] in _NOT_GROUPS:
+            continue
+        out.append(Found(surface, g.start(), m.end(), 2))
+    for m in _HI.finditer(text) if "秘" in text else ():
+        group = next(g for g in (1, 2, 3) if m.group(g) is not None)
+        start, end = m.span(group)
+        if group == 3 and start > 0 and text[start - 1] in "極外神便黙奥":
+            continue
+        out.append(Found("秘", start, end, 3))
+    out.sort(key=lambda f: (f.start, -f.end))
+    # Drop markings nested inside another (e.g. 秘 inside 【極秘】 cannot happen, but be safe).
+    result: list[Found] = []
+    for f in out:
+        if result and f.start < result[-1].end:
+            continue
+        result.append(f)
+    return result
+
+
+def find_cues(text: str, public_notice: bool) -> list[tuple[int, int, str]]:
+    """Content cues for internal deliberations and bids: (start, end, reason)."""
+    out = []
+    for m in _CUE.finditer(text):
+        word = re.sub(r"[ \t]", "", m.group())
+        if public_notice and word in _BID_WORDS:
+            continue  # bid notices publish these
+        out.append((m.start(), m.end(), _CUE_REASON[word]))
+    return out
