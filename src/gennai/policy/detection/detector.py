@@ -42,6 +42,10 @@ _PUBLIC_CONTACT = re.compile(
 _PUBLIC_EMAIL = re.compile(r"@(?:[a-z0-9\-]+\.)*(?:go\.jp|lg\.jp)$", re.I)
 
 
+_NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]")
+_NOTHING_FOUND = Detection(1, (), (), ())
+
+
 class DefaultDetector:
     """Fast rule-based detection plus SudachiPy for names. Thread-safe: no shared mutable
     state (one SudachiPy tokenizer per thread)."""
@@ -55,6 +59,10 @@ class DefaultDetector:
         return f"DefaultDetector(custom_rules={len(self.custom.rules)})"
 
     def detect(self, text: str) -> Detection:
+        if not self.custom and _NEEDS_LOOKING.search(text) is None:
+            # Plain ASCII words with no digit or '@': no marking, identifier or Japanese
+            # name can be in it (the common short English prompt costs nothing).
+            return _NOTHING_FOUND
         norm = normalize(text)
         ntext = norm.text
         notice = bool(_NOTICE.search(ntext))
