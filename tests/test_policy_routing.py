@@ -147,3 +147,43 @@ def test_long_documents_are_classified_too(blocking: GennaiServer) -> None:
     document = "公開資料の本文です。" * 600 + "【取扱注意】内部検討用"
     with pytest.raises(openai.PermissionDeniedError):
         client(blocking).chat.completions.create(model="abroad", messages=[{"role": "user", "content": document}])
+
+
+@pytest.fixture(scope="module")
+def pseudonymising(tmp_path_factory: pytest.TempPathFactory, openai_upstream: tuple[OpenAIUpstream, str]) -> Iterator[GennaiServer]:
+    extra = '[policy]\non_not_cleared = "block"\npseudonymise = true\n'
+    with running_gennai(tmp_path_factory.mktemp("pseudo"), models(openai_upstream[1]), extra_toml=extra) as server:
+        yield server
+
+
+PERSONAL = "申請者の佐藤花子様（携帯 090-1234-5678）に、佐藤花子様あての返信文を作ってください。"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_pseudonymisation_round_trip(
+    pseudonymising: GennaiServer, openai_upstream: tuple[OpenAIUpstream, str], stream: bool
+) -> None:
+    upstream, _ = openai_upstream
+    c = client(pseudonymising)
+    messages = [{"role": "user", "content": PERSONAL}]
+    if stream:
+        raw = c.chat.completions.with_raw_response.create(model="abroad", messages=messages, stream=True)
+        headers = raw.headers
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in raw.parse() if chunk.choices)
+    else:
+        raw = c.chat.completions.with_raw_response.create(model="abroad", messages=messages)
+        headers = raw.headers
+        text = raw.parse().choices[0].message.content or ""
+    sent = upstream.requests[-1]["messages"][0]["content"]
+    assert "佐藤" not in sent and "090" not in sent  # what left the gateway
+    assert sent.count("〔氏名1〕") == 2 and "〔電話1〕" in sent
+    assert orjson.loads(text)["messages"][0]["content"] == PERSONAL  # what came back, restored
+    assert headers["x-gennai-model"] == "abroad" and headers["x-gennai-classification"] == "1"
+    assert headers["x-gennai-policy"].startswith("action=pseudonymised")
+
+
+def test_markings_are_never_pseudonymised_away(pseudonymising: GennaiServer) -> None:
+    with pytest.raises(openai.PermissionDeniedError):
+        client(pseudonymising).chat.completions.create(
+            model="abroad", messages=[{"role": "user", "content": "【取扱注意】" + PERSONAL}]
+        )

@@ -188,6 +188,10 @@ class PolicyConfig(_Strict):
     # with the explanation; "reroute" sends it to an eligible model by the rules and says so
     # in the X-Gennai-Policy header.
     on_not_cleared: Literal["block", "reroute"] = "block"
+    # A model below the content's class may still be used when replacing the personal items
+    # found by placeholders (〔氏名1〕, 〔電話1〕 …) brings what is sent down to its clearance;
+    # the answer gets the values back. Markings and declared classes are never lowered.
+    pseudonymise: bool = False
     rules: list[RoutingRule] = Field(default_factory=list)
 
 

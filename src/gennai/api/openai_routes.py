@@ -37,6 +37,7 @@ from gennai.gateway.errors import (
 from gennai.gateway.providers.base import RawEvents
 from gennai.platform import Platform
 from gennai.policy.decision import Decision, PolicyRequest, parse_declared_class
+from gennai.policy.pseudonymise import ChunkRestorer, PlaceholderTable, pseudonymise_messages, restore_completion
 from gennai.records.usage import UsageEntry, now_utc
 
 _DONE = b"data: [DONE]\n\n"
@@ -92,7 +93,18 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
 class _Call:
     """Bookkeeping for one request: timing, outcome and its one usage record."""
 
-    __slots__ = ("platform", "principal", "endpoint", "streamed", "started", "request_id", "outcome", "recorded", "decision")
+    __slots__ = (
+        "platform",
+        "principal",
+        "endpoint",
+        "streamed",
+        "started",
+        "request_id",
+        "outcome",
+        "recorded",
+        "decision",
+        "placeholders",
+    )
 
     def __init__(self, platform: Platform, endpoint: str, streamed: bool = False) -> None:
         self.platform = platform
@@ -104,6 +116,7 @@ class _Call:
         self.outcome = Outcome()
         self.recorded = False
         self.decision: Decision | None = None
+        self.placeholders: PlaceholderTable | None = None
 
     def record(self, status: str, http_status: int, error: GatewayError | None = None, detail: str | None = None) -> None:
         if self.recorded:
@@ -211,6 +224,8 @@ async def _serve(
         else:  # long documents are classified off the event loop
             decision = await asyncio.to_thread(platform.policy.decide, policy_request)
         call.decision = decision
+        if decision.action == "pseudonymised":
+            call.placeholders = _pseudonymise(platform, data, decision)
         watch = DisconnectWatch(request.receive)
         result = await work(call, parsed, data, decision, watch)
         if isinstance(result, EventStreamResponse):
@@ -233,6 +248,23 @@ async def _serve(
             watch.stop()
     call.record("ok", 200)
     return json_response(result, headers=call.headers())
+
+
+def _pseudonymise(platform: Platform, data: dict[str, Any], decision: Decision) -> PlaceholderTable:
+    """Replace the personal items in the body before it goes anywhere, then check that what
+    will be sent is within the admitted class (never trust the rewrite blindly)."""
+    detect = platform.policy.detect
+    if detect is None or "messages" not in data:
+        raise Forbidden("仮名化できない要求です / This request cannot be pseudonymised", code="classification_not_cleared")
+    table = PlaceholderTable()
+    data["messages"] = pseudonymise_messages(data["messages"], detect, table)
+    for text in message_texts(data["messages"]):
+        if detect(text).proposed_class > decision.effective_class:
+            raise Forbidden(
+                "仮名化しても送信できない内容が残ります / Content above the model's clearance remains after pseudonymisation",
+                code="classification_not_cleared",
+            )
+    return table
 
 
 def _options(value: Any) -> GennaiOptions:
@@ -265,8 +297,24 @@ async def _chat(
     if parsed.stream:
         include_usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
         chunks = await dispatcher.stream_chat(decision, data, call.outcome)
+        if call.placeholders is not None:
+            chunks = _restored(chunks, ChunkRestorer(call.placeholders))
         return EventStreamResponse(_sse(call, chunks, include_usage), call.headers(), watch)
-    return await dispatcher.chat(decision, data, call.outcome)
+    result = await dispatcher.chat(decision, data, call.outcome)
+    if call.placeholders is not None:
+        restore_completion(result, call.placeholders)
+    return result
+
+
+async def _restored(chunks: AsyncIterator[Chunk], restorer: ChunkRestorer) -> AsyncIterator[Chunk]:
+    """Chunks with placeholders turned back into values (raw batches parsed for that)."""
+    async for item in chunks:
+        if type(item) is RawEvents:
+            for data in item.data.split(b"\n\n"):
+                if data.startswith(b"data:"):
+                    yield restorer.restore(orjson.loads(data[5:]))
+        else:
+            yield restorer.restore(item)  # type: ignore[arg-type]
 
 
 async def _embed(

@@ -41,9 +41,14 @@ class Finding(Protocol):
     preview: str
 
 
+class Labelled(Protocol):
+    proposed_class: int
+
+
 class DetectionResult(Protocol):
     proposed_class: int
     entities: Sequence[Finding]
+    markings: Sequence[Labelled]
     reasons: Sequence[str]
 
 
@@ -77,6 +82,9 @@ class Decision:
     requested: str | None = None
     # Kinds of items found and how many: never the values themselves.
     findings: dict[str, int] = field(default_factory=dict)
+    # With action "pseudonymised": the class of the content before its personal items are
+    # replaced (effective_class is then the class of what is actually sent).
+    original_class: int | None = None
 
     def header(self) -> str:
         """The X-Gennai-Policy header: ASCII, no values."""
@@ -124,7 +132,7 @@ class Policy:
         self.detect = detect
 
     def decide(self, request: PolicyRequest) -> Decision:
-        effective, reasons, findings, previews = self._classify(request)
+        effective, residual, reasons, findings, previews = self._classify(request)
         if request.model == AUTO:
             return self._route(request, effective, reasons, findings, action="routed")
         model = self.registry.get(request.model)
@@ -143,19 +151,29 @@ class Policy:
                 code="unsupported_capability",
             )
         if not cleared(model, effective):
+            if self.config.pseudonymise and cleared(model, residual):
+                candidates = self._with_fallbacks(model, residual, request.capabilities)
+                return Decision(residual, candidates, reasons, "pseudonymised", None, request.model, findings, effective)
             if self.config.on_not_cleared == "reroute":
                 return self._route(request, effective, reasons, findings, action="rerouted")
             raise self._refusal(model, effective, request.capabilities, findings, previews)
+        candidates = self._with_fallbacks(model, effective, request.capabilities)
+        return Decision(effective, candidates, reasons, "allowed", None, request.model, findings)
+
+    def _with_fallbacks(self, model: RegisteredModel, effective: int, capabilities: tuple[str, ...]) -> list[str]:
         candidates = [model.id]
         for other_id in model.config.fallback:
             other = self.registry.get(other_id)
-            if other is not None and cleared(other, effective) and serves(other, request.capabilities):
+            if other is not None and cleared(other, effective) and serves(other, capabilities):
                 candidates.append(other_id)
-        return Decision(effective, candidates, reasons, "allowed", None, request.model, findings)
+        return candidates
 
     # -- classification ----------------------------------------------------------------
-    def _classify(self, request: PolicyRequest) -> tuple[int, tuple[str, ...], dict[str, int], list[str]]:
+    def _classify(self, request: PolicyRequest) -> tuple[int, int, tuple[str, ...], dict[str, int], list[str]]:
+        """(effective class, residual class once personal items are replaced, reasons,
+        kinds found, masked previews)."""
         effective = request.declared_class
+        residual = request.declared_class
         reasons = [f"申告 {CLASS_NAMES[effective]} / declared {effective}"] if request.declared_class > 1 else []
         counts: Counter[str] = Counter()
         previews: list[str] = []
@@ -166,12 +184,13 @@ class Policy:
                 result = self.detect(text)
                 if result.proposed_class > effective:
                     effective = result.proposed_class
+                residual = max(residual, _unremovable_class(result))
                 reasons.extend(r for r in result.reasons if r not in reasons)
                 for entity in result.entities:
                     counts[entity.type] += 1
                     if len(previews) < 5:
                         previews.append(f"{entity.type} {entity.preview}")
-        return min(effective, 3), tuple(reasons), dict(counts), previews
+        return min(effective, 3), min(residual, 3), tuple(reasons), dict(counts), previews
 
     # -- routing -------------------------------------------------------------------------
     def _route(
@@ -225,6 +244,15 @@ class Policy:
             param="model",
             code="classification_not_cleared",
         ), effective, findings)
+
+
+def _unremovable_class(result: DetectionResult) -> int:
+    """The class that stays when personal items are replaced by placeholders: markings and
+    content cues (internal deliberations, bids) cannot be pseudonymised away."""
+    markings = max((m.proposed_class for m in result.markings), default=1)
+    items = max((getattr(e, "proposed_class", 1) for e in result.entities), default=1)
+    cue = result.proposed_class if result.proposed_class > max(markings, items) else 1
+    return max(markings, cue)
 
 
 def _blocked(error: Forbidden, effective: int, findings: dict[str, int]) -> Forbidden:
