@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from gennai.accounts.keys import Principal
 from gennai.api.errors import error_response, json_response, validation_error
-from gennai.api.schemas import ChatCompletionRequest, EmbeddingRequest, GennaiOptions, input_texts, message_texts
+from gennai.api.schemas import ChatCompletionRequest, EmbeddingRequest, GennaiOptions
 from gennai.api.streaming import DisconnectWatch, EventStreamResponse
 from gennai.gateway.dispatch import Chunk, Outcome
 from gennai.gateway.errors import (
@@ -37,7 +37,8 @@ from gennai.gateway.errors import (
 from gennai.gateway.providers.base import RawEvents
 from gennai.platform import Platform
 from gennai.policy.decision import Decision, PolicyRequest, parse_declared_class
-from gennai.policy.pseudonymise import ChunkRestorer, PlaceholderTable, pseudonymise_messages, restore_completion
+from gennai.policy.texts import input_texts, message_texts
+from gennai.policy.pseudonymise import ChunkRestorer, PlaceholderTable, pseudonymise_request, restore_completion
 from gennai.records.usage import UsageEntry, now_utc
 
 _DONE = b"data: [DONE]\n\n"
@@ -225,7 +226,7 @@ async def _serve(
             decision = await asyncio.to_thread(platform.policy.decide, policy_request)
         call.decision = decision
         if decision.action == "pseudonymised":
-            call.placeholders = _pseudonymise(platform, data, decision)
+            call.placeholders = pseudonymise_request(data, platform.policy.detect, decision.effective_class)
         watch = DisconnectWatch(request.receive)
         result = await work(call, parsed, data, decision, watch)
         if isinstance(result, EventStreamResponse):
@@ -248,23 +249,6 @@ async def _serve(
             watch.stop()
     call.record("ok", 200)
     return json_response(result, headers=call.headers())
-
-
-def _pseudonymise(platform: Platform, data: dict[str, Any], decision: Decision) -> PlaceholderTable:
-    """Replace the personal items in the body before it goes anywhere, then check that what
-    will be sent is within the admitted class (never trust the rewrite blindly)."""
-    detect = platform.policy.detect
-    if detect is None or "messages" not in data:
-        raise Forbidden("仮名化できない要求です / This request cannot be pseudonymised", code="classification_not_cleared")
-    table = PlaceholderTable()
-    data["messages"] = pseudonymise_messages(data["messages"], detect, table)
-    for text in message_texts(data["messages"]):
-        if detect(text).proposed_class > decision.effective_class:
-            raise Forbidden(
-                "仮名化しても送信できない内容が残ります / Content above the model's clearance remains after pseudonymisation",
-                code="classification_not_cleared",
-            )
-    return table
 
 
 def _options(value: Any) -> GennaiOptions:

@@ -22,6 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from gennai.gateway.errors import Forbidden
+from gennai.policy.texts import message_texts
+
 # Placeholder labels per entity type (what a Japanese reader expects to see).
 LABELS = {
     "PERSON": "氏名",
@@ -215,3 +218,20 @@ class ChunkRestorer:
                 delta["content"] = text
                 choice["delta"] = delta
         return chunk
+
+
+def pseudonymise_request(body: dict[str, object], detect: Detects | None, admitted_class: int) -> PlaceholderTable:
+    """Replace the personal items in a chat body in place, then check that every text that
+    will be sent is within the admitted class — the rewrite is never trusted blindly."""
+    messages = body.get("messages")
+    if detect is None or not isinstance(messages, list):
+        raise Forbidden("仮名化できない要求です / This request cannot be pseudonymised", code="classification_not_cleared")
+    table = PlaceholderTable()
+    body["messages"] = rewritten = pseudonymise_messages(messages, detect, table)
+    for text in message_texts(rewritten):
+        if getattr(detect(text), "proposed_class", 3) > admitted_class:
+            raise Forbidden(
+                "仮名化しても送信できない内容が残ります / Content above the model's clearance remains after pseudonymisation",
+                code="classification_not_cleared",
+            )
+    return table

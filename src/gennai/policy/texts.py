@@ -1,0 +1,31 @@
+"""The texts a request would send to a model: what the policy classifies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def message_texts(messages: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Every piece of text a chat request would send: contents, text parts, tool-call
+    arguments and tool results."""
+    texts: list[str] = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.extend(part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str))
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                texts.append(function["arguments"])
+    return tuple(texts)
+
+
+def input_texts(value: Any) -> tuple[str, ...]:
+    """The texts of an embeddings request (token-id inputs carry no text we can read)."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
