@@ -187,3 +187,35 @@ def test_markings_are_never_pseudonymised_away(pseudonymising: GennaiServer) -> 
         client(pseudonymising).chat.completions.create(
             model="abroad", messages=[{"role": "user", "content": "【取扱注意】" + PERSONAL}]
         )
+
+
+def test_a_conversation_never_goes_back_to_a_lower_class(blocking: GennaiServer) -> None:
+    c = client(blocking)
+    first = [{"role": "user", "content": PERSONAL}]
+    c.chat.completions.create(model="domestic", messages=first, extra_body={"gennai": {"conversation_id": "conv-1"}})
+    # The client no longer resends the personal data, but the conversation carried it.
+    later = [{"role": "user", "content": "ありがとうございます。もう少し短くしてください。"}]
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        c.chat.completions.create(model="abroad", messages=later, extra_body={"gennai": {"conversation_id": "conv-1"}})
+    assert "会話" in info.value.message or "conversation" in info.value.message
+    routed = c.chat.completions.with_raw_response.create(
+        model="auto", messages=later, extra_body={"gennai": {"conversation_id": "conv-1"}}
+    )
+    assert routed.headers["x-gennai-model"] == "domestic" and routed.headers["x-gennai-classification"] == "2"
+    # Another conversation starts afresh.
+    fresh = c.chat.completions.with_raw_response.create(
+        model="abroad", messages=later, extra_body={"gennai": {"conversation_id": "conv-2"}}
+    )
+    assert fresh.headers["x-gennai-model"] == "abroad"
+
+
+def test_refused_content_still_marks_the_conversation(blocking: GennaiServer) -> None:
+    c = client(blocking)
+    with pytest.raises(openai.PermissionDeniedError):
+        c.chat.completions.create(
+            model="abroad", messages=[{"role": "user", "content": PERSONAL}], extra_body={"gennai": {"conversation_id": "conv-3"}}
+        )
+    with pytest.raises(openai.PermissionDeniedError):
+        c.chat.completions.create(
+            model="abroad", messages=[{"role": "user", "content": "別の話です。"}], extra_body={"gennai": {"conversation_id": "conv-3"}}
+        )

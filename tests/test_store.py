@@ -160,3 +160,17 @@ def test_policy_fields_round_trip(engine: Engine, tmp_path: Path) -> None:
         rows = {r.request_id: r for r in session.scalars(select(UsageRecord)).all()}
     assert rows["p1"].findings == {"PERSON": 2, "PHONE": 1} and rows["p1"].policy_action == "rerouted"
     assert rows["p1"].effective_class == 2 and rows["p2"].findings is None
+
+
+def test_conversation_class_never_goes_down(engine: Engine) -> None:
+    from gennai.policy.conversations import ConversationClasses
+
+    conversations = ConversationClasses(engine)
+    assert conversations.get("alice", "c1") == 1
+    conversations.raise_to("alice", "c1", 2)
+    conversations.raise_to("alice", "c1", 1)
+    assert conversations.get("alice", "c1") == 2
+    conversations.raise_to("alice", "c1", 3)
+    conversations.raise_to("alice", "c1", 2)
+    assert conversations.get("alice", "c1") == 3
+    assert conversations.get("bob", "c1") == 1  # scoped to its owner

@@ -11,6 +11,7 @@ from gennai.accounts.keys import KeyVerifier, read_key_secret
 from gennai.config import LoadedConfig
 from gennai.gateway.dispatch import Dispatcher
 from gennai.gateway.registry import ModelRegistry
+from gennai.policy.conversations import ConversationClasses
 from gennai.policy.decision import Policy
 from gennai.policy.detection import default_detector
 from gennai.records.usage import UsageWriter
@@ -26,6 +27,7 @@ class Platform:
     keys: KeyVerifier
     registry: ModelRegistry
     policy: Policy
+    conversations: ConversationClasses
     dispatcher: Dispatcher
     usage: UsageWriter
 
@@ -45,6 +47,7 @@ class Platform:
             keys=KeyVerifier(engine, secret, ttl_s=security.key_cache_ttl_s),
             registry=registry,
             policy=Policy(registry, config.policy, detect=default_detector().detect),
+            conversations=ConversationClasses(engine),
             dispatcher=Dispatcher(registry, config.gateway),
             usage=UsageWriter(
                 engine,

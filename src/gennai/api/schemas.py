@@ -58,3 +58,6 @@ class GennaiOptions(BaseModel):
     classification: int | str | None = None
     task: Annotated[str, Field(max_length=64)] | None = None
     app: Annotated[str, Field(max_length=128)] | None = None
+    # The conversation this request belongs to: its class never goes down (see
+    # gennai.policy.conversations).
+    conversation_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None

@@ -63,6 +63,8 @@ class PolicyRequest:
     texts: tuple[str, ...] = ()
     declared_class: int = 1
     capabilities: tuple[str, ...] = ("chat",)
+    # The highest class the conversation has already reached (it never goes down).
+    history_class: int = 1
     task: str | None = None
     team: str | None = None
     app: str | None = None
@@ -156,7 +158,7 @@ class Policy:
                 return Decision(residual, candidates, reasons, "pseudonymised", None, request.model, findings, effective)
             if self.config.on_not_cleared == "reroute":
                 return self._route(request, effective, reasons, findings, action="rerouted")
-            raise self._refusal(model, effective, request.capabilities, findings, previews)
+            raise self._refusal(model, effective, request.capabilities, findings, previews, reasons)
         candidates = self._with_fallbacks(model, effective, request.capabilities)
         return Decision(effective, candidates, reasons, "allowed", None, request.model, findings)
 
@@ -172,9 +174,12 @@ class Policy:
     def _classify(self, request: PolicyRequest) -> tuple[int, int, tuple[str, ...], dict[str, int], list[str]]:
         """(effective class, residual class once personal items are replaced, reasons,
         kinds found, masked previews)."""
-        effective = request.declared_class
-        residual = request.declared_class
-        reasons = [f"申告 {CLASS_NAMES[effective]} / declared {effective}"] if request.declared_class > 1 else []
+        effective = residual = max(request.declared_class, request.history_class)
+        reasons = [f"申告 {CLASS_NAMES[request.declared_class]} / declared {request.declared_class}"] if request.declared_class > 1 else []
+        if request.history_class > 1:
+            reasons.append(
+                f"会話はすでに{CLASS_NAMES[request.history_class]} / the conversation already carried class {request.history_class}"
+            )
         counts: Counter[str] = Counter()
         previews: list[str] = []
         if self.detect is not None:
@@ -229,6 +234,7 @@ class Policy:
         capabilities: tuple[str, ...],
         findings: dict[str, int],
         previews: list[str],
+        reasons: tuple[str, ...],
     ) -> Forbidden:
         allowed = [m.id for m in _eligible(self.registry, effective, capabilities)]
         allowed_text = ", ".join(allowed) if allowed else "なし / none"
@@ -236,6 +242,8 @@ class Policy:
         if findings:
             kinds = ", ".join(f"{kind}×{count}" for kind, count in sorted(findings.items()))
             found = f"検出: {kinds}（例: {'; '.join(previews)}）/ found: {kinds}. "
+        if reasons:
+            found += "理由 / reasons: " + "; ".join(reasons[:4]) + ". "
         return _blocked(Forbidden(
             f"この内容（{CLASS_NAMES[effective]}）はモデル '{model.id}'（{CLASS_NAMES[model.config.clearance]}まで）に送れません。"
             f"{found}利用できるモデル: {allowed_text} / "

@@ -80,3 +80,15 @@ class UsageRecord(Base):
     policy_action: Mapped[str | None] = mapped_column(String(20), nullable=True)
     policy_rule: Mapped[str | None] = mapped_column(String(64), nullable=True)
     findings: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+
+
+class ConversationClass(Base):
+    """The highest 機密性 class a conversation has reached; it never goes down."""
+
+    __tablename__ = "conversation_classes"
+
+    # Whose conversation: the user behind the key (or the key itself for service keys).
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    max_class: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
