@@ -4,6 +4,10 @@ administrative texts, side by side with Microsoft Presidio (GiNZA NER + pattern 
     .venv/bin/python bench/classification.py --quick        # Presidio on a subset (~3-4 min)
     .venv/bin/python bench/classification.py                # full corpus for both (~10 min)
     .venv/bin/python bench/classification.py --no-append    # print only
+    .venv/bin/python bench/classification.py --no-presidio --split dev --no-append   # tune on the dev half
+
+--split dev|test|all scores one deterministic half of the corpus (sha256(id) mod 2, see split_of):
+tune the detector on dev only and report test.
 
 The corpus is bench/data/classification/corpus.jsonl (rebuild with
 bench/data/classification/build.py).  Presidio runs in its own throw-away venv
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -267,6 +272,18 @@ def git_commit() -> str:
         return "?"
 
 
+def split_of(doc_id: str) -> str:
+    """Deterministic half of the corpus a document belongs to: "dev" (tune on it) or "test" (report only)."""
+    return "dev" if int(hashlib.sha256(doc_id.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "test"
+
+
+def select_split(docs: list[dict], split: str) -> list[dict]:
+    """The documents of one half ("dev", "test") or all of them ("all")."""
+    if split == "all":
+        return docs
+    return [d for d in docs if split_of(d["id"]) == split]
+
+
 def f3(x: float) -> str:
     return f"{x:.3f}"
 
@@ -283,6 +300,10 @@ def main() -> None:
     ap.add_argument("--no-setup", action="store_true", help="do not create bench/.venv-presidio if missing")
     ap.add_argument("--presidio-docs", type=int, default=None, help="documents for Presidio's accuracy run")
     ap.add_argument("--errors", type=int, default=6, help="error examples printed per type (console only)")
+    ap.add_argument("--note", default=None, help="a line of free text added to the report (e.g. what changed)")
+    ap.add_argument("--split", choices=("dev", "test", "all"), default="all",
+                    help="which half of the corpus to score: dev (tune on it), test (report only) or all; "
+                         "split by sha256(id) mod 2, see split_of()")
     args = ap.parse_args()
 
     quick = args.quick
@@ -294,6 +315,7 @@ def main() -> None:
     if not CORPUS.exists():
         raise SystemExit(f"{CORPUS} missing: run .venv/bin/python bench/data/classification/build.py")
     docs = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    docs = select_split(docs, args.split)
     custom_cfg = json.loads(CUSTOM.read_text(encoding="utf-8"))
     allowed = sorted(os.sched_getaffinity(0))
     cpu = allowed[-1]
@@ -408,7 +430,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
              " (the machine is shared)")
     L.append(f"- git commit: {git_commit()}; gennai {gennai.version if gennai else 'n/a'}; "
              + (", ".join(f"{k} {v}" for k, v in pversions.items()) if pversions else "Presidio n/a"))
-    L.append(f"- corpus: `bench/data/classification/corpus.jsonl`, {len(docs)} documents, {corpus_chars:,} characters "
+    split = {"all": "", "dev": " (dev half: sha256(id) mod 2 = 0)", "test": " (test half: sha256(id) mod 2 = 1)"}[
+        getattr(args, "split", "all")]
+    L.append(f"- corpus: `bench/data/classification/corpus.jsonl`{split}, {len(docs)} documents, {corpus_chars:,} characters "
              f"(class 1/2/3: {cls[1]}/{cls[2]}/{cls[3]}), {sum(ents.values())} labelled entities; genres: "
              + ", ".join(f"{g} {n}" for g, n in genres.most_common()))
     if p_docs is not docs:
@@ -417,6 +441,11 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
                  "(and, for comparison, on the same subset)")
     L.append("- matching: exact span and type (targets are judged on exact spans); 'overlap' counts a prediction that "
              "overlaps a gold entity of the same type (one-to-one)")
+    if getattr(args, "split", "all") == "test":
+        L.append("- held-out half: the detector's rules were tuned by looking at errors on the dev half only "
+                 "(`--split dev`); the test half is only ever scored, never inspected")
+    if getattr(args, "note", None):
+        L.append(f"- note: {args.note}")
     L.append(f"- wall time {elapsed:.0f} s")
     if gennai_error:
         L.append(f"- **gennai detector not available**: {gennai_error}")
@@ -436,7 +465,7 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
         return side["ent"][t][k] if side else None
 
     # ---- summary vs targets
-    L.append("### Targets (gennai, whole corpus)")
+    L.append("### Targets (gennai, " + {"all": "whole corpus", "dev": "dev half", "test": "test half"}[getattr(args, "split", "all")] + ")")
     L.append("")
     L.append("| target | gennai | Presidio | verdict |")
     L.append("|---|--:|--:|---|")

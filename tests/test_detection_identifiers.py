@@ -47,9 +47,50 @@ def test_my_number_found(text: str, value: str) -> None:
 
 
 def test_my_number_context_counts_even_when_check_fails() -> None:
+    # Design note: a 12-digit number failing the check is not a My Number, but text that
+    # says マイナンバー next to it still deserves class 2 (a reason, no entity).
     text = "マイナンバー：123456789019"
-    assert found(text) == [("MY_NUMBER", "123456789019")]
-    assert detect(text).proposed_class == 2
+    d = detect(text)
+    assert found(text) == []
+    assert d.proposed_class == 2
+    assert any("マイナンバー" in r for r in d.reasons)
+
+
+def test_other_number_label_between_my_number_word_and_number() -> None:
+    # 個人番号 mentioned earlier; the number itself is labelled 整理番号.
+    text = "個人番号の提出は不要です。整理番号 621498320257"
+    assert "MY_NUMBER" not in types(text)
+
+
+@pytest.mark.parametrize("value", ["+81-90-2345-6789", "+81 80 3456 7890", "+81 70-1111-2222"])
+def test_plus_81_is_a_phone_never_a_my_number(value: str) -> None:
+    text = f"携帯：{value}（平日のみ）"
+    assert found(text) == [("PHONE", value)]
+
+
+@pytest.mark.parametrize("value", ["0570-012-345", "0120-987-654", "0800-123-4567"])
+def test_business_only_numbers_are_not_private(value: str) -> None:
+    text = f"ご相談は {value} までお電話ください。"
+    assert found(text) == [("PHONE", value)]
+    assert detect(text).proposed_class == 1
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("生年月日が平成3年7月9日の方", "平成3年7月9日"),
+        ("氏名 木村 花子　平成３年７月９日\n住所 …", "平成３年７月９日"),
+        ("対象者一覧\n1. 小林 一郎（福祉課）　S55.2.14\n", "S55.2.14"),
+        ("受講者 森田恵美、1992/10/03\n", "1992/10/03"),
+    ],
+)
+def test_birth_date_after_ga_or_after_a_name(text: str, value: str) -> None:
+    assert ("BIRTH_DATE", value) in found(text)
+
+
+@pytest.mark.parametrize("text", ["山田太郎さん 令和7年4月1日から着任します。", "会議 2025年4月1日\n"])
+def test_dates_after_names_that_are_not_birth_dates(text: str) -> None:
+    assert "BIRTH_DATE" not in types(text)
 
 
 @pytest.mark.parametrize(

@@ -99,3 +99,36 @@ def test_circled_hi_is_a_marking() -> None:
     d = detect(text)
     assert [(m.label, text[m.start : m.end]) for m in d.markings] == [("秘", "㊙")]
     assert d.proposed_class == 3
+
+
+@pytest.mark.parametrize("text", ["秘　取扱注意\n警備計画（案）", "秘 関係者限り\n会議資料", "資料\n秘　複製禁止"])
+def test_hi_stamp_next_to_another_marking(text: str) -> None:
+    d = detect(text)
+    assert d.proposed_class == 3
+    assert "秘" in [m.label for m in d.markings]
+
+
+@pytest.mark.parametrize("text", ["秘書 取扱注意の書類", "神秘 取扱注意"])
+def test_hi_inside_a_word_next_to_a_marking_is_not_a_stamp(text: str) -> None:
+    assert detect(text).proposed_class == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "課長への報告がまだのため、取扱いに注意すること。",
+        "本資料の取り扱いに注意願います。",
+        "庁内協議用\n・案A\n・案B",
+        "市長への説明前のため資料は回収する。",
+        "起案用紙\n件名：補助金交付要綱の改正について",
+        "件名：備品の購入について\n起案者：会計課 主事",
+        "決裁前の案であり変更がありうる。",
+        "開札前のため入札書は金庫に保管する。",
+        "事業の規模は未公表である。",
+    ],
+)
+def test_deliberation_and_draft_cues(text: str) -> None:
+    d = detect(text)
+    assert d.proposed_class == 2
+    assert d.entities == ()
+    assert any("機密性2" in r for r in d.reasons)

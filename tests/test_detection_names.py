@@ -127,3 +127,51 @@ def test_names_outside_the_dictionary(text: str, name: str) -> None:
 @pytest.mark.parametrize("text", ["田中角栄内閣の政策を調べて。", "長谷川町子美術館の開館時間", "坂本龍馬の生涯", "田中部長さんに確認する"])
 def test_names_inside_other_names_and_titles(text: str) -> None:
     assert "PERSON" not in {t for t, _ in found(text)}
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("はじめまして。\n村上 ひかりです。図書館について伺います。", "村上 ひかり"),
+        ("私は前田 翼と申します。", "前田 翼"),
+        ("届出人：松井　蘭\n", "松井\u3000蘭"),
+        ("私は佐々木と申します。", "佐々木"),
+        ("お世話になります。岡田です。", "岡田"),
+        ("相手方：原田 智子（〒100-0001）", "原田 智子"),
+        ("Name: LOPEZ Ana / 旅券 TK1234567", "LOPEZ Ana"),
+        ("氏名：NGUYEN Van An\n", "NGUYEN Van An"),
+    ],
+)
+def test_people_in_letters_and_forms(text: str, name: str) -> None:
+    assert ("PERSON", name) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["田中 以下3名が出席した。", "東京 駅です", "NHK Radio の放送について", "大阪 本社です", "田中 案です", "山本 センターに連絡"]
+)
+def test_not_given_names(text: str) -> None:
+    assert "PERSON" not in {t for t, _ in found(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "人事異動（4月1日付）\n企画課長　森 一郎\n財政課主査　林 由美",
+        "各課長 殿\n情報推進課長 堀 直子\n問い合わせ先：情報推進課 03-1111-2222",
+        "研修の開催について\n講師：人事課係長 北村 舞\n問い合わせ先：人事課 045-111-2222",
+    ],
+)
+def test_officials_in_announcements_and_circulars(text: str) -> None:
+    d = detect(text)
+    assert "PERSON" not in {e.type for e in d.entities}
+    assert d.proposed_class == 1
+
+
+def test_company_representative_is_not_flagged() -> None:
+    text = "協定には株式会社みなと物流の代表取締役 森山 健二 氏が署名した。"
+    assert "PERSON" not in {t for t, _ in found(text)}
+
+
+def test_address_with_building_and_room() -> None:
+    text = "住所：静岡県静岡市葵区追手町9-6 ハイツ駿府302\n"
+    assert ("ADDRESS", "静岡県静岡市葵区追手町9-6 ハイツ駿府302") in found(text)

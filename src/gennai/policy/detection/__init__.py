@@ -22,9 +22,10 @@ Class proposal (the maximum of everything found, at least 1):
   or a text that also holds other personal data or is not a public notice); otherwise 1.
 - CORPORATE_NUMBER → 1 (corporate numbers are public).
 - CUSTOM → the class configured for the team's term or pattern (default 2).
-- content cues for internal deliberations and bids (未定稿, 検討中の案, 内部検討用, 内部検討資料,
-  公表前, 解禁前, 非公開資料; 予定価格, 最低制限価格, 入札価格 outside public notices) → 2, as
-  a reason only.
+- content cues for internal deliberations, drafts and bids (未定稿, 検討中の案, 内部検討用,
+  内部検討資料, 公表前, 未公表, 解禁前, 非公開資料, 取扱いに注意, 部内協議用, 首長への説明前, 起案用紙,
+  決裁前, 開札前; 予定価格, 最低制限価格, 入札価格 outside public notices), and a 12-digit number
+  labelled マイナンバー/個人番号 that fails the check digit (not a My Number) → 2, as a reason only.
 - otherwise 1.
 
 Heavier detectors (e.g. a GiNZA NER model) plug in through the `Detector` protocol

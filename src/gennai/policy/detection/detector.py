@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 
 from gennai.policy.detection.addresses import find_addresses
 from gennai.policy.detection.custom import CustomRules
-from gennai.policy.detection.identifiers import Item, find_identifiers, phone_is_mobile
+from gennai.policy.detection.identifiers import Item, birth_dates_after_people, find_identifiers, phone_is_business, phone_is_mobile
 from gennai.policy.detection.markings import find_cues, find_markings
 from gennai.policy.detection.mask import mask
 from gennai.policy.detection.names import find_people
@@ -19,7 +19,13 @@ from gennai.policy.detection.results import Detection, Detector, Entity, Marking
 
 ENTRY_POINT_GROUP = "gennai.detectors"
 
-_NOTICE = re.compile(r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|開催案内|ご案内|募集要項|公表資料|広報")
+# Public notices and announcements (and circulars to all sections), where officials are named
+# in their role and office contacts are given: 人事異動 announcements, 説明会/会議の開催 notices,
+# 各課長 殿 circulars.
+_NOTICE = re.compile(
+    r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|開催案内|ご案内|募集要項|公表資料|広報"
+    r"|(?:^|\n)[ \t]*人事異動|開催(?:について|します|いたします)|各[ \t]*(?:課|部|局|室|所属|担当)[ \t]*長[ \t]*(?:殿|様|各位)"
+)
 # Higher wins when two items overlap (CUSTOM is kept alongside everything).
 _PRIORITY = {
     "MY_NUMBER": 10,
@@ -42,6 +48,7 @@ _PUBLIC_CONTACT = re.compile(
 _PUBLIC_EMAIL = re.compile(r"@(?:[a-z0-9\-]+\.)*(?:go\.jp|lg\.jp)$", re.I)
 
 
+_ANY_DIGIT = re.compile(r"[0-9]")
 _NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]")
 _NOTHING_FOUND = Detection(1, (), (), ())
 
@@ -67,9 +74,13 @@ class DefaultDetector:
         ntext = norm.text
         notice = bool(_NOTICE.search(ntext))
 
-        found: list[Item] = find_identifiers(ntext)
+        id_cues: list[tuple[int, int, str]] = []
+        found: list[Item] = find_identifiers(ntext, id_cues)
         found += find_addresses(ntext, notice)
-        found += find_people(ntext, notice)
+        people = find_people(ntext, notice)
+        found += people
+        if people and _ANY_DIGIT.search(ntext):
+            found += birth_dates_after_people(ntext, people)
         items = _resolve(found)
         private_person = any(i.type in _PERSONAL for i in items)
         items = [_contact_class(i, ntext, notice, private_person) for i in items]
@@ -102,7 +113,7 @@ class DefaultDetector:
                 reason = "表示「秘」→ 機密性3 / marking 秘 → class 3"
                 if reason not in reasons:
                     reasons.append(reason)
-        for _, _, cue in find_cues(ntext, notice):
+        for _, _, cue in [*id_cues, *find_cues(ntext, notice)]:
             cls = max(cls, 2)
             reason = f"内容: {cue} → 機密性2 / content cue → class 2"
             if reason not in reasons:
@@ -131,7 +142,11 @@ def _contact_class(item: Item, text: str, notice: bool, private_person: bool) ->
     value = text[item.start : item.end]
     if _PRIVATE_CONTACT.search(before) or (item.type == "PHONE" and phone_is_mobile(value) and not notice):
         private = True
-    elif _PUBLIC_CONTACT.search(before) or (item.type == "EMAIL" and _PUBLIC_EMAIL.search(value)):
+    elif (
+        _PUBLIC_CONTACT.search(before)
+        or (item.type == "EMAIL" and _PUBLIC_EMAIL.search(value))
+        or (item.type == "PHONE" and phone_is_business(value))
+    ):
         private = False
     else:
         private = private_person or not notice

@@ -3,8 +3,9 @@ passport, driver's licence, bank account and dates of birth.
 
 Runs on NFKC-normalised text (digits are ASCII). Digits may be split by spaces or hyphens.
 Hard negatives are rejected by the check digits and by context: a 12-digit number that fails
-the My Number check is a document/order number unless the text says マイナンバー/個人番号
-next to it; statute numbers (令和6年法律第123号), page ranges, amounts of money and dates
+the My Number check is a document/order number, never a My Number entity (when the text
+says マイナンバー/個人番号 next to it, that is a class-2 reason only); a number after +81 is a
+phone number; statute numbers (令和6年法律第123号), page ranges, amounts of money and dates
 that are not dates of birth are never matched.
 """
 
@@ -70,7 +71,8 @@ def _near(text: str, start: int, words: re.Pattern[str], before: int = 30, after
 
 
 # --- 12 and 13 digit numbers -------------------------------------------------------------
-_D12_13 = re.compile(_NB + r"[0-9](?:" + _SEP + r"?[0-9]){11,12}" + r"(?![0-9])(?![-ー]?[0-9])")
+# Not after "+" either: +81 80 1234 5678 is an international phone number, never a My Number.
+_D12_13 = re.compile(_NB + r"(?<!\+)(?<!\+[ \t])[0-9](?:" + _SEP + r"?[0-9]){11,12}" + r"(?![0-9])(?![-ー]?[0-9])")
 _MYNUMBER_WORDS = re.compile(r"マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号|my[ \t]*number", re.I)
 _LICENCE_WORDS = re.compile(r"免[ \t]*許")
 _CORP_WORDS = re.compile(r"法[ \t]*人[ \t]*番[ \t]*号")
@@ -113,7 +115,16 @@ def phone_is_mobile(value: str) -> bool:
     digits = _digits(value)
     if value.lstrip().startswith("+"):
         digits = "0" + digits[2:].lstrip("0")
-    return digits[:3] in ("070", "080", "090")
+    return digits[:3] in ("070", "080", "090") and digits[:4] != "0800"  # 0800: toll-free
+
+
+def phone_is_business(value: str) -> bool:
+    """Toll-free (0120, 0800) and navigation-dial (0570) numbers are contracted by
+    businesses and offices, never a private person's line."""
+    digits = _digits(value)
+    if value.lstrip().startswith("+"):
+        digits = "0" + digits[2:].lstrip("0")
+    return digits[:4] in ("0120", "0800", "0570")
 
 
 # --- postal codes, e-mail, passport ------------------------------------------------------
@@ -156,9 +167,14 @@ _DATE = (
     r"|(?:18|19|20)[0-9]{2}[/.\-][0-9]{1,2}[/.\-][0-9]{1,2})"
 )
 _BIRTH = re.compile(
-    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|DOB)[ \t]*[:：は]?[ \t]*(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
+    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|DOB)[ \t]*[:：はが]?[ \t]*(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
+)
+# A date standing alone after a person's name at the end of a line of a form or roster:
+# "申請者 山田 花子　昭和50年1月2日", "鈴木一郎（総務課）　1980/04/01".
+_DATE_AFTER_NAME = re.compile(
+    r"(?:[ \t]*[（(][^）)\n]{1,15}[）)])?[ \t]*[ \t、,][ \t]*(?P<d>" + _DATE + r")[ \t]*(?:[（(][0-9]{1,3}歳[）)])?[ \t]*(?=\r?\n|$)"
 )
 _ANY_DIGIT = re.compile(r"[0-9]")
 _BIRTH_EN = re.compile(r"birth|DOB", re.I)
@@ -173,7 +189,22 @@ def _valid_date(value: str) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31
 
 
-def find_identifiers(text: str) -> list[Item]:
+def _says_my_number(text: str, start: int) -> bool:
+    """マイナンバー/個人番号 stands just before the number, and no other number's label
+    (受付番号, 文書番号 …) stands between it and the number."""
+    window_start = max(0, start - 25)
+    last = None
+    for last in _MYNUMBER_WORDS.finditer(text, window_start, start):
+        pass
+    if last is None:
+        return False
+    return _OTHER_NUMBER_WORDS.search(text, last.end(), start) is None
+
+
+def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) -> list[Item]:
+    """Identifiers in text. A 12-digit number labelled マイナンバー/個人番号 that fails the
+    check digit is not a My Number (design note); it is appended to `cues` (if given) as a
+    class-2 reason without an entity."""
     items: list[Item] = []
     taken: list[tuple[int, int]] = []
 
@@ -199,14 +230,17 @@ def find_identifiers(text: str) -> list[Item]:
             elif _near(text, start, _CORP_WORDS):
                 add(Item("CORPORATE_NUMBER", start, end, 1, "法人番号の記載 / labelled corporate number (public)"))
             continue
-        says_my_number = _near(text, start, _MYNUMBER_WORDS, before=25)
+        says_my_number = _says_my_number(text, start)
         if _near(text, start, _LICENCE_WORDS, before=25) and not says_my_number:
             add(Item("DRIVERS_LICENSE", start, end, 2, "運転免許証番号 / driver's licence number"))
         elif says_my_number:
             if my_number_is_valid(digits):
                 add(Item("MY_NUMBER", start, end, 2, "マイナンバー（検査数字一致）/ My Number with valid check digit"))
             else:
-                add(Item("MY_NUMBER", start, end, 2, "マイナンバーの記載 / number labelled as My Number"))
+                # Fails the check digit: not a My Number, but the text says マイナンバー.
+                taken.append((start, end))
+                if cues is not None:
+                    cues.append((start, end, "マイナンバーの記載（検査数字不一致）/ number labelled as My Number (check digit fails)"))
         elif my_number_is_valid(digits) and not _near(text, start, _OTHER_NUMBER_WORDS, before=15):
             add(Item("MY_NUMBER", start, end, 2, "マイナンバー（検査数字一致）/ My Number with valid check digit"))
 
@@ -257,3 +291,16 @@ def find_identifiers(text: str) -> list[Item]:
             add(Item("POSTAL_CODE", start, end, 1, "郵便番号 / postal code"))
 
     return items
+
+
+def birth_dates_after_people(text: str, people: list[Item]) -> list[Item]:
+    """Dates that stand alone right after a person's name at the end of a line (a form or a
+    roster of people): dates of birth, though no 生年月日 label is written."""
+    out: list[Item] = []
+    for person in people:
+        if person.type != "PERSON":
+            continue
+        m = _DATE_AFTER_NAME.match(text, person.end)
+        if m and _valid_date(m.group("d")):
+            out.append(Item("BIRTH_DATE", m.start("d"), m.end("d"), 2, "氏名に続く生年月日 / date of birth next to a name"))
+    return out

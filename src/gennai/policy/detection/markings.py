@@ -4,7 +4,7 @@ conservative content cues for internal deliberations and bids.
 Runs on NFKC-normalised text (full-width digits already ASCII); spaces inside the marking
 words are allowed ("機密性 2", "取 扱 注 意"). The lone character 秘 is a marking only in
 marking-like positions: bracketed (【秘】 〔秘〕 (秘) [秘] 「秘」 《秘》 <秘>), alone on a line,
-or 秘扱い; never inside ordinary words (秘書, 秘密保持, 神秘, 便秘).
+at the start of a line followed by a space and another marking (秘　取扱注意), or 秘扱い; never inside ordinary words (秘書, 秘密保持, 神秘, 便秘).
 """
 
 from __future__ import annotations
@@ -54,25 +54,44 @@ _YOKIMITSU = re.compile(_spaced("要機密情報"))
 _HI = re.compile(
     r"[【〔(\[「《<〈『]" + _S + "(秘)" + _S + r"[】〕)\]」》>〉』]"
     r"|(?:^|(?<=\n))[ \t]*(秘)[ \t]*(?=\r?\n|$)"
+    # a stamp at the start of a line next to another handling marking: "秘　取扱注意"
+    r"|(?:^|(?<=\n))[ \t]*(秘)[ \t]+(?=" + _spaced("取扱") + "|" + _spaced("取り扱") + "|" + _spaced("複製禁止") + "|"
+    + _spaced("配付禁止") + "|" + _spaced("配布禁止") + "|" + _spaced("転送禁止") + "|" + _spaced("持出禁止") + "|"
+    + r"(?:[一-龥][ \t]*){1,6}限" + _S + r"り|[部省庁局課]" + _S + "外" + _S + "秘)"
     r"|(?<![極外神便黙奥])(秘)(?=扱い|取扱い|文書)"
 )
+_HI_STAMP_PREFIX = re.compile(r"秘[ \t]+")
 _NOT_GROUPS = ("今回", "本日", "当日", "一回", "一度", "年度", "在庫", "期間", "その場", "今年", "今月", "今日", "今期", "今年度")
 
-# Content cues (class 2, reason only). Conservative: explicit words only.
-_CUES: list[tuple[str, str]] = [
-    ("未定稿", "未定稿 / unfinished draft"),
-    ("検討中の案", "検討中の案 / draft under deliberation"),
-    ("内部検討用", "内部検討用 / for internal deliberation"),
-    ("内部検討資料", "内部検討資料 / internal deliberation material"),
-    ("公表前", "公表前 / not yet published"),
-    ("解禁前", "解禁前 / under embargo"),
-    ("非公開資料", "非公開資料 / non-public material"),
-    ("予定価格", "予定価格 / estimated contract price"),
-    ("最低制限価格", "最低制限価格 / minimum bid price"),
-    ("入札価格", "入札価格 / bid price"),
+# Content cues (class 2, reason only). Conservative: explicit words only. (key, pattern or
+# None for the spaced key itself, reason)
+_CUES: list[tuple[str, str | None, str]] = [
+    ("未定稿", None, "未定稿 / unfinished draft"),
+    ("検討中の案", None, "検討中の案 / draft under deliberation"),
+    ("内部検討用", None, "内部検討用 / for internal deliberation"),
+    ("内部検討資料", None, "内部検討資料 / internal deliberation material"),
+    ("公表前", None, "公表前 / not yet published"),
+    ("未公表", None, "未公表 / not yet published"),
+    ("解禁前", None, "解禁前 / under embargo"),
+    ("非公開資料", None, "非公開資料 / non-public material"),
+    # "取扱いに注意" written as a sentence rather than a stamp
+    ("取扱いに注意", _spaced("取") + _S + "り?" + _S + _spaced("扱") + _S + "い?" + _S + _spaced("に注意"),
+     "取扱いに注意 / handle with care"),
+    # internal consultation material: 部内協議用, 庁内協議用, 内部協議資料
+    ("協議用", r"(?:[部課局省庁室]" + _S + "内|" + _spaced("内部") + ")" + _S + _spaced("協議") + _S + "(?:用|資料)",
+     "内部協議用 / for internal consultation"),
+    # before the head of the organisation (or the assembly) has been briefed
+    ("説明前", r"(?:首長|市長|町長|村長|区長|知事|大臣|幹部|議会|長官)" + _S + "(?:へ|に)" + _S + "の?" + _S
+     + "(?:説明|報告|レク)" + _S + "前", "幹部説明前 / before briefing the head"),
+    # 起案 drafts: a decision not yet taken
+    ("起案用紙", _spaced("起案") + _S + "(?:用紙|書|日|者)", "起案文書 / draft for decision (起案)"),
+    ("決裁前", None, "決裁前 / not yet decided"),
+    ("予定価格", None, "予定価格 / estimated contract price"),
+    ("最低制限価格", None, "最低制限価格 / minimum bid price"),
+    ("入札価格", None, "入札価格 / bid price"),
+    ("開札前", None, "開札前 / bids not yet opened"),
 ]
-_CUE = re.compile("|".join(_spaced(w) for w, _ in _CUES))
-_CUE_REASON = {w: r for w, r in _CUES}
+_CUE = re.compile("|".join(f"(?P<c{i}>{p or _spaced(w)})" for i, (w, p, _) in enumerate(_CUES)))
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
 
 
@@ -92,14 +111,18 @@ def find_markings(text: str) -> list[Found]:
         g = _GROUP_BEFORE.search(text, max(0, m.start() - 12), m.start())
         if g is None:
             continue
-        surface = re.sub(r"[ \t]", "", text[g.start() : m.end()])
+        g_start = g.start()
+        stamp = _HI_STAMP_PREFIX.match(text, g_start, m.start())
+        if stamp:
+            g_start = stamp.end()  # "秘 関係者限り": two stamps, not a group called "秘 関係者"
+        surface = re.sub(r"[ \t]", "", text[g_start : m.end()])
         if surface[:-2] in _NOT_GROUPS:
             continue
-        out.append(Found(surface, g.start(), m.end(), 2))
+        out.append(Found(surface, g_start, m.end(), 2))
     for m in _HI.finditer(text) if "秘" in text else ():
-        group = next(g for g in (1, 2, 3) if m.group(g) is not None)
+        group = next(g for g in (1, 2, 3, 4) if m.group(g) is not None)
         start, end = m.span(group)
-        if group == 3 and start > 0 and text[start - 1] in "極外神便黙奥":
+        if group == 4 and start > 0 and text[start - 1] in "極外神便黙奥":
             continue
         out.append(Found("秘", start, end, 3))
     out.sort(key=lambda f: (f.start, -f.end))
@@ -116,8 +139,8 @@ def find_cues(text: str, public_notice: bool) -> list[tuple[int, int, str]]:
     """Content cues for internal deliberations and bids: (start, end, reason)."""
     out = []
     for m in _CUE.finditer(text):
-        word = re.sub(r"[ \t]", "", m.group())
+        word, _, reason = _CUES[int(m.lastgroup[1:])]  # type: ignore[index]
         if public_notice and word in _BID_WORDS:
             continue  # bid notices publish these
-        out.append((m.start(), m.end(), _CUE_REASON[word]))
+        out.append((m.start(), m.end(), reason))
     return out

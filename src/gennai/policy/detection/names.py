@@ -1,8 +1,12 @@
 """Person names through SudachiPy (人名/姓/名 part-of-speech tags) plus context.
 
 A run of 人名 tokens counts as a person when it is a full name (姓 + 名), is followed by an
-honorific (さん/様/氏/殿/君 …) or follows a label (氏名, 申請者, 相談者 …). Tokens that are
-not in the dictionary count too when an honorific follows (ヤマダさん).
+honorific (さん/様/氏/殿/君 …), follows a label (氏名, 申請者, 相談者, 相手方 …) or introduces
+itself (鈴木です, 佐藤と申します). Tokens that are not in the dictionary count too when an
+honorific follows (ヤマダさん). A surname followed by a space and a short token shaped like a
+given name (kana, one kanji, or kanji with a usual given-name ending: 中川 さくら, 高橋 楓) is a
+full name when the name ends there (line end, punctuation, です …). Romanised names in passport
+order (GARCIA Maria) count after a name label.
 
 Officials are not personal data where they act as officials: names next to high public
 titles (大臣, 知事, 市長, 長官 …) are never flagged; names next to other titles (局長, 課長,
@@ -26,10 +30,23 @@ _CHUNK = 4000  # characters per tokenizer call (SudachiPy limits input size)
 _HONORIFICS = frozenset(("さん", "様", "さま", "氏", "殿", "君", "くん", "ちゃん", "先生"))
 _LABEL = re.compile(
     r"(?:氏名|名前|お名前|申請者|届出人|相談者|申込者|申出人|請求者|被保険者|世帯主|保護者|患者|利用者|本人|代表者|"
-    r"契約者|受給者|対象者|連絡者|通報者|依頼者|送付先|宛先|宛名)[ \t]*(?:名)?[ \t]*[:：は]?[ \t]*(?:\(|（)?$"
+    r"契約者|受給者|対象者|連絡者|通報者|依頼者|送付先|宛先|宛名|相手方|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*[:：は]?[ \t]*(?:\(|（)?$",
+    re.I,
 )
+# A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
+_SELF_INTRO_AFTER = re.compile(r"[ \t]*(?:です|と申します|と申し|と言います|といいます)")
+# A given name written after the surname with a space, where SudachiPy does not know it as a
+# given name (中川 さくら, 高橋 楓): a short token, then the end of the name (line end, space,
+# punctuation, honorific or self-introduction).
+_NOT_GIVEN_NAMES = frozenset(("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から"))
+_NAME_END = re.compile(r"(?:[ \t\n\r、,，。（(「]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん)")
+_NAME_END_STRICT = re.compile(r"(?:[\n\r、,，。（(「]|[ \t]*$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん)")
+_PLACE_WORD = re.compile(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園|城)$")
+# Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
+_HAS_UPPER = re.compile(r"[A-Z]{2}")
+_LATIN_NAME = re.compile(r"(?<![A-Za-z])[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][a-z'\-]+){1,2}(?![A-Za-z])")
 _HIGH_TITLES = (
-    r"(?:副?大臣|大臣政務官|政務官|副?長官|副?知事|副?市長|副?町長|副?村長|区長|総理大臣|首相|議長|副議長|委員長|大使|総裁|"
+    r"(?:代表取締役(?:社長|会長)?|代表執行役|危機管理監|技監|総監|副?大臣|大臣政務官|政務官|副?長官|副?知事|副?市長|副?町長|副?村長|区長|総理大臣|首相|議長|副議長|委員長|大使|総裁|"
     r"事務次官|次官|知事公室長|長官官房長)"
 )
 _TITLES = (
@@ -115,7 +132,31 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
         i = 0
         while i < count:
             start, end, cat, surface, _ = morphemes[i]
-            is_name = cat in _NAME_CATS
+            is_name = cat in _NAME_CATS or (
+                # a word that is also a place name (上野, 石川) followed by a space and a given name
+                cat == "proper"
+                and _is_kanji(surface)
+                and i + 2 < count
+                and morphemes[i + 1][2] == "space"
+                and len(morphemes[i + 1][3]) <= 2
+                and morphemes[i + 2][2] == "mei"
+            )
+            if (
+                not is_name
+                and cat == "proper"
+                and _is_kanji(surface)
+                and i + 3 < count
+                and morphemes[i + 1][2] == "space"
+                and len(morphemes[i + 1][3]) <= 2
+                and "\n" not in morphemes[i + 1][3]
+                and morphemes[i + 2][2] in ("noun", "proper")
+                and _given_name_shape(morphemes[i + 2][3], morphemes[i + 2][2] == "proper")
+                and not _PLACE_WORD.match(morphemes[i + 2][3])
+                and (_SELF_INTRO_AFTER.match(text, morphemes[i + 2][1]) or morphemes[i + 3][3] in _HONORIFICS)
+            ):
+                is_name = True  # 上野 舞です: a place-name word as a surname, given name, self-introduction
+            if is_name and cat == "proper":
+                cat = "sei"
             unknown_before_honorific = (
                 not is_name
                 and (cat == "proper" or morphemes[i][4])
@@ -135,6 +176,15 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
                 elif nxt[2] == "space" and j + 2 < count and morphemes[j + 2][2] in _NAME_CATS and len(nxt[3]) <= 2:
                     j += 2
                     cats.add(morphemes[j][2])
+                    if (
+                        cats == {"sei"}
+                        and j == i + 2
+                        and len(morphemes[j][3]) == 1
+                        and "\n" not in nxt[3]
+                        and _NAME_END_STRICT.match(text, morphemes[j][1])
+                    ):
+                        cats.add("mei")  # 石川 楓: a one-character given name that is also a surname
+                        break
                 elif (
                     "sei" in cats
                     and nxt[2] in ("proper", "noun")
@@ -145,6 +195,22 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
                     and morphemes[j + 2][3] in _HONORIFICS
                 ):
                     j += 1  # 姓 + a given name not in the dictionary + honorific
+                elif (
+                    cats == {"sei"}
+                    and j == i
+                    and nxt[2] == "space"
+                    and len(nxt[3]) <= 2
+                    and "\n" not in nxt[3]
+                    and j + 2 < count
+                    and morphemes[j + 2][2] in ("noun", "proper")
+                    and _given_name_shape(morphemes[j + 2][3], morphemes[j + 2][2] == "proper")
+                    and not _TITLE_WORD.fullmatch(morphemes[j + 2][3])
+                    and not _PLACE_WORD.match(morphemes[j + 2][3])
+                    and _NAME_END.match(text, morphemes[j + 2][1])
+                ):
+                    j += 2  # 姓 + space + a given name not in the dictionary: 中川 さくら
+                    cats.add("mei")
+                    break
                 else:
                     break
             span_start, span_end = start, morphemes[j][1]
@@ -152,6 +218,7 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
             while k < count and morphemes[k][2] == "space":
                 k += 1
             honorific = k < count and morphemes[k][3] in _HONORIFICS
+            intro = not honorific and "sei" in cats and bool(_SELF_INTRO_AFTER.match(text, span_end))
             if honorific and _KATAKANA.match(morphemes[i][3]):
                 back = i - 1  # グエン・ヴァン・アンさん: the whole katakana name
                 while back >= 0 and _KATAKANA.match(morphemes[back][3]) and (not items or morphemes[back][0] >= items[-1].end):
@@ -163,7 +230,7 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
             labelled = bool(_LABEL.search(before))
             full = "sei" in cats and "mei" in cats
             i = j + 1
-            if not (honorific or labelled or full or unknown_before_honorific):
+            if not (honorific or labelled or full or unknown_before_honorific or intro):
                 continue
             if _HIGH_BEFORE.search(before) or _HIGH_AFTER.match(after):
                 continue
@@ -175,12 +242,42 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
                 continue
             if honorific:
                 reason = "敬称付きの氏名 / personal name with honorific"
+            elif intro and not (labelled or full):
+                reason = "名乗り（〜です／〜と申します）/ self-introduction"
             elif labelled:
                 reason = "氏名欄の氏名 / personal name after a name label"
             else:
                 reason = "氏名（姓名）/ personal name (family and given name)"
             items.append(Item("PERSON", span_start, span_end, 2, reason))
+    if _HAS_UPPER.search(text):
+        for m in _LATIN_NAME.finditer(text):
+            start = m.start()
+            line_start = text.rfind("\n", 0, start) + 1
+            if _LABEL.search(text[max(line_start, start - 30) : start]) and all(
+                m.end() <= it.start or start >= it.end for it in items
+            ):
+                items.append(Item("PERSON", start, m.end(), 2, "氏名欄の氏名 / personal name after a name label"))
     return items
+
+
+_GIVEN_KANA = re.compile(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
+# Common endings of given names (花子, 由美, 明日香, 太郎, 健介, 翔太 …).
+_GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵")
+# One-character nouns that follow a name without being a given name (田中 案, 富士 山, 森 家).
+_NOT_GIVEN_ONE = frozenset("案山川駅城町市村区外他等宛名氏様殿係課班組家邸宅側分用内前後中下上方派版号")
+
+
+def _given_name_shape(surface: str, proper: bool) -> bool:
+    """Could this token be a given name that the dictionary does not tag as one?"""
+    if surface in _NOT_GIVEN_NAMES:
+        return False
+    if _GIVEN_KANA.fullmatch(surface):
+        return True
+    if not _is_kanji(surface):
+        return False
+    if len(surface) == 1:
+        return surface not in _NOT_GIVEN_ONE
+    return proper or surface[-1] in _GIVEN_FINAL
 
 
 def _is_kanji(value: str) -> bool:
