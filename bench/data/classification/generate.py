@@ -23,23 +23,9 @@ R = random.Random(20261122)
 FW = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
 
-# --- check digits (design note: docs/../classification.md) ---------------------------------
-def my_number_check_digit(first11: str) -> int:
-    s = 0
-    for n in range(1, 12):
-        p = int(first11[11 - n])
-        q = n + 1 if n <= 6 else n - 5
-        s += p * q
-    r = s % 11
-    return 0 if r <= 1 else 11 - r
-
-
-def corporate_check_digit(last12: str) -> int:
-    s = 0
-    for n in range(1, 13):
-        p = int(last12[12 - n])
-        s += p * (1 if n % 2 else 2)
-    return 9 - (s % 9)
+# Check digits as in the design note: one implementation, shared with build.py (which
+# validates the corpus with it), independent of the detector under test.
+from build import corporate_check_digit, my_number_check_digit  # noqa: E402
 
 
 def digits(n: int) -> str:
