@@ -89,6 +89,8 @@ def test_cross_field_rules(tmp_path: Path) -> None:
     message = error_of(write(tmp_path, rule))
     assert "unknown model 'ghost'" in message
     assert "auto" in error_of(write(tmp_path, MODEL.format(id="auto", clearance=2)))
+    bad_pattern = MODEL.format(id="a", clearance=2) + '[policy]\npatterns = ["PRJ-[0-9"]\n'
+    assert "not a valid regular expression" in error_of(write(tmp_path, bad_pattern))
     embedded = TEMPLATE.replace("max_concurrency = 1", "max_concurrency = 4")
     assert "one answer at a time" in error_of(write(tmp_path, embedded))
 

@@ -89,3 +89,20 @@ def test_bad_declared_class_is_a_400(value: str) -> None:
     with pytest.raises(InvalidRequest) as info:
         parse_declared_class(value)
     assert info.value.param == "X-Gennai-Classification"
+
+
+def test_deployment_hosting_rules_narrow_what_a_class_may_use() -> None:
+    from gennai.config import PolicyConfig
+    from gennai.policy.decision import Policy, PolicyRequest
+
+    models = [
+        model("commercial", 2, ["chat"], fallback=["gov"], hosting="domestic-region"),
+        model("gov", 2, ["chat"]),
+    ]
+    registry = ModelRegistry.from_config(models, GatewayConfig(), Path("."))
+    strict = Policy(registry, PolicyConfig(hosting_class_2=["government-cloud", "on-premises"]))
+    with pytest.raises(Forbidden) as info:
+        strict.decide(PolicyRequest("commercial", declared_class=2))
+    assert "domestic-region" in info.value.message and "Allowed models: gov" in info.value.message
+    assert strict.decide(PolicyRequest("commercial", declared_class=1)).candidates == ["commercial", "gov"]
+    assert Policy(registry).decide(PolicyRequest("commercial", declared_class=2)).candidates == ["commercial", "gov"]

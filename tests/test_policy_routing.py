@@ -219,3 +219,14 @@ def test_refused_content_still_marks_the_conversation(blocking: GennaiServer) ->
         c.chat.completions.create(
             model="abroad", messages=[{"role": "user", "content": "別の話です。"}], extra_body={"gennai": {"conversation_id": "conv-3"}}
         )
+
+
+def test_deployment_dictionary_terms_count(tmp_path_factory: pytest.TempPathFactory, openai_upstream: tuple[OpenAIUpstream, str]) -> None:
+    extra = '[policy]\nterms = ["プロジェクト青嵐"]\npatterns = ["PRJ-[0-9]{4}"]\n'
+    with running_gennai(tmp_path_factory.mktemp("terms"), models(openai_upstream[1]), extra_toml=extra) as server:
+        c = client(server)
+        for text in ("プロジェクト青嵐の進捗をまとめて", "PRJ-2026 の件"):
+            with pytest.raises(openai.PermissionDeniedError) as info:
+                c.chat.completions.create(model="abroad", messages=[{"role": "user", "content": text}])
+            assert "CUSTOM" in info.value.message
+        assert c.chat.completions.create(model="abroad", messages=MESSAGES).choices

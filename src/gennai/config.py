@@ -192,7 +192,34 @@ class PolicyConfig(_Strict):
     # found by placeholders (〔氏名1〕, 〔電話1〕 …) brings what is sent down to its clearance;
     # the answer gets the values back. Markings and declared classes are never lowered.
     pseudonymise: bool = False
+    # Where content of each class may be processed, on top of each model's own clearance
+    # (the deployment's rules: e.g. keep 機密性2 off even domestic commercial regions).
+    hosting_class_1: list[Hosting] = Field(
+        default_factory=lambda: ["on-premises", "government-cloud", "domestic-region", "overseas"]
+    )
+    hosting_class_2: list[Hosting] = Field(default_factory=lambda: ["on-premises", "government-cloud", "domestic-region"])
+    hosting_class_3: list[Hosting] = Field(default_factory=lambda: ["on-premises", "government-cloud"])
+    # The detector: "default", or a plugin's name (entry-point group gennai.detectors).
+    detector: str = "default"
+    # Deployment-wide dictionary for the default detector: project code names, internal
+    # terms, patterns (regular expressions); found items count as `custom_class`.
+    terms: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    custom_class: Clearance = 2
     rules: list[RoutingRule] = Field(default_factory=list)
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+        return value
+
+    def hosting_for(self, klass: int) -> list[str]:
+        return {1: self.hosting_class_1, 2: self.hosting_class_2}.get(klass, self.hosting_class_3)
 
 
 class GennaiConfig(_Strict):

@@ -8,16 +8,24 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from gennai.accounts.keys import KeyVerifier, read_key_secret
-from gennai.config import LoadedConfig
+from gennai.config import LoadedConfig, PolicyConfig
 from gennai.gateway.dispatch import Dispatcher
 from gennai.gateway.registry import ModelRegistry
 from gennai.policy.conversations import ConversationClasses
 from gennai.policy.decision import Policy
-from gennai.policy.detection import default_detector
+from gennai.policy.detection import CustomRules, Detector, default_detector, load_detector
 from gennai.records.usage import UsageWriter
 from gennai.store.database import create_database_engine, migrate
 
 log = logging.getLogger("gennai")
+
+
+def build_detector(policy: PolicyConfig) -> Detector:
+    """The configured detector; the default one carries the deployment's dictionary."""
+    if policy.detector != "default":
+        return load_detector(policy.detector)
+    rules = CustomRules.from_lists(policy.terms, policy.patterns, default_class=policy.custom_class)
+    return default_detector(rules if (policy.terms or policy.patterns) else None)
 
 
 @dataclass
@@ -46,7 +54,7 @@ class Platform:
             engine=engine,
             keys=KeyVerifier(engine, secret, ttl_s=security.key_cache_ttl_s),
             registry=registry,
-            policy=Policy(registry, config.policy, detect=default_detector().detect),
+            policy=Policy(registry, config.policy, detect=build_detector(config.policy).detect),
             conversations=ConversationClasses(engine),
             dispatcher=Dispatcher(registry, config.gateway),
             usage=UsageWriter(

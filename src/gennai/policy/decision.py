@@ -116,8 +116,12 @@ def parse_declared_class(value: Any, *, param: str = "X-Gennai-Classification") 
     )
 
 
-def cleared(model: RegisteredModel, effective_class: int) -> bool:
-    return model.config.clearance >= effective_class
+def cleared(model: RegisteredModel, effective_class: int, config: PolicyConfig | None = None) -> bool:
+    """The model's clearance covers the class, and (given the deployment's policy) its
+    hosting is allowed for that class."""
+    if model.config.clearance < effective_class:
+        return False
+    return config is None or model.config.hosting in config.hosting_for(effective_class)
 
 
 def serves(model: RegisteredModel, capabilities: tuple[str, ...]) -> bool:
@@ -152,8 +156,8 @@ class Policy:
                 param="tools" if missing == ["tools"] else "model",
                 code="unsupported_capability",
             )
-        if not cleared(model, effective):
-            if self.config.pseudonymise and cleared(model, residual):
+        if not cleared(model, effective, self.config):
+            if self.config.pseudonymise and cleared(model, residual, self.config):
                 candidates = self._with_fallbacks(model, residual, request.capabilities)
                 return Decision(residual, candidates, reasons, "pseudonymised", None, request.model, findings, effective)
             if self.config.on_not_cleared == "reroute":
@@ -166,7 +170,7 @@ class Policy:
         candidates = [model.id]
         for other_id in model.config.fallback:
             other = self.registry.get(other_id)
-            if other is not None and cleared(other, effective) and serves(other, capabilities):
+            if other is not None and cleared(other, effective, self.config) and serves(other, capabilities):
                 candidates.append(other_id)
         return candidates
 
@@ -204,10 +208,12 @@ class Policy:
         for rule in self.config.rules:
             if not _matches(rule, request, effective):
                 continue
-            eligible = [m.id for m in self._models(rule.models) if cleared(m, effective) and serves(m, request.capabilities)]
+            eligible = [
+                m.id for m in self._models(rule.models) if cleared(m, effective, self.config) and serves(m, request.capabilities)
+            ]
             if eligible:
                 return Decision(effective, eligible, reasons, action, rule.name, request.model, findings)
-        eligible = [m.id for m in _eligible(self.registry, effective, request.capabilities)]
+        eligible = [m.id for m in _eligible(self.registry, effective, request.capabilities, self.config)]
         if eligible and not self.config.rules:
             return Decision(effective, eligible[:1], reasons, action, None, request.model, findings)
         raise _blocked(
@@ -236,7 +242,7 @@ class Policy:
         previews: list[str],
         reasons: tuple[str, ...],
     ) -> Forbidden:
-        allowed = [m.id for m in _eligible(self.registry, effective, capabilities)]
+        allowed = [m.id for m in _eligible(self.registry, effective, capabilities, self.config)]
         allowed_text = ", ".join(allowed) if allowed else "なし / none"
         found = ""
         if findings:
@@ -244,6 +250,9 @@ class Policy:
             found = f"検出: {kinds}（例: {'; '.join(previews)}）/ found: {kinds}. "
         if reasons:
             found += "理由 / reasons: " + "; ".join(reasons[:4]) + ". "
+        if model.config.clearance >= effective:  # cleared, but its hosting is not allowed for the class
+            where = f"'{model.config.hosting}' は{CLASS_NAMES[effective]}に使えません / hosting '{model.config.hosting}' is not allowed for class {effective}. "
+            found = where + found
         return _blocked(Forbidden(
             f"この内容（{CLASS_NAMES[effective]}）はモデル '{model.id}'（{CLASS_NAMES[model.config.clearance]}まで）に送れません。"
             f"{found}利用できるモデル: {allowed_text} / "
@@ -278,8 +287,10 @@ def _matches(rule: RoutingRule, request: PolicyRequest, effective: int) -> bool:
     )
 
 
-def _eligible(registry: ModelRegistry, effective_class: int, capabilities: tuple[str, ...]) -> Iterable[RegisteredModel]:
-    return (m for m in registry if cleared(m, effective_class) and serves(m, capabilities))
+def _eligible(
+    registry: ModelRegistry, effective_class: int, capabilities: tuple[str, ...], config: PolicyConfig
+) -> Iterable[RegisteredModel]:
+    return (m for m in registry if cleared(m, effective_class, config) and serves(m, capabilities))
 
 
 def decide(
