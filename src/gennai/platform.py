@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, text
 
@@ -12,12 +13,16 @@ from gennai.config import LoadedConfig, PolicyConfig
 from gennai.gateway.dispatch import Dispatcher
 from gennai.gateway.registry import ModelRegistry
 from gennai.policy.conversations import ConversationClasses
-from gennai.policy.decision import Policy
+from gennai.gateway.errors import Forbidden
+from gennai.policy.decision import Decision, Policy, PolicyRequest
 from gennai.policy.detection import CustomRules, Detector, default_detector, load_detector
 from gennai.records.usage import UsageWriter
 from gennai.store.database import create_database_engine, migrate
 
 log = logging.getLogger("gennai")
+
+# Texts up to this size are classified on the event loop (well under a millisecond).
+INLINE_DETECTION_CHARS = 4096
 
 
 def build_detector(policy: PolicyConfig) -> Detector:
@@ -64,6 +69,29 @@ class Platform:
                 batch_size=config.records.batch_size,
             ),
         )
+
+    async def admit(self, request: PolicyRequest, owner: str, conversation_id: str | None) -> Decision:
+        """The policy's decision for one request, with the conversation's memory: a named
+        conversation is at least the class it already reached, and whatever this request
+        carried (refused content included) raises it for the turns that follow."""
+        history = 1
+        if conversation_id:
+            history = await asyncio.to_thread(self.conversations.get, owner, conversation_id)
+            request = replace(request, history_class=history)
+        try:
+            if sum(map(len, request.texts)) <= INLINE_DETECTION_CHARS:
+                decision = self.policy.decide(request)
+            else:  # long documents are classified off the event loop
+                decision = await asyncio.to_thread(self.policy.decide, request)
+        except Forbidden as refusal:
+            if conversation_id:
+                seen = (getattr(refusal, "policy", None) or {}).get("effective_class", 1)
+                await asyncio.to_thread(self.conversations.raise_to, owner, conversation_id, seen)
+            raise
+        seen = decision.original_class or decision.effective_class
+        if conversation_id and seen > history:
+            await asyncio.to_thread(self.conversations.raise_to, owner, conversation_id, seen)
+        return decision
 
     async def start(self) -> None:
         migrate(self.engine)

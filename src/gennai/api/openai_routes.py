@@ -46,8 +46,6 @@ _DONE = b"data: [DONE]\n\n"
 _ID_PREFIX = os.urandom(6).hex()
 _ID_COUNTER = itertools.count(1)
 CLIENT_CLOSED = 499
-# Texts up to this size are classified on the event loop (well under a millisecond).
-_INLINE_DETECTION_CHARS = 4096
 
 
 def _platform(request: Request) -> Platform:
@@ -212,34 +210,18 @@ async def _serve(
             parse_declared_class(request.headers.get("x-gennai-classification")),
             parse_declared_class(options.classification, param="gennai.classification"),
         )
-        conversation = (call.principal.user_id or call.principal.key_id, options.conversation_id)
-        history = 1
-        if options.conversation_id:
-            history = await asyncio.to_thread(platform.conversations.get, *conversation)
-        policy_request = PolicyRequest(
-            model=parsed.model,
-            texts=texts,
-            declared_class=declared,
-            capabilities=capabilities,
-            history_class=history,
-            task=options.task,
-            app=options.app,
+        decision = await platform.admit(
+            PolicyRequest(
+                model=parsed.model,
+                texts=texts,
+                declared_class=declared,
+                capabilities=capabilities,
+                task=options.task,
+                app=options.app,
+            ),
+            owner=call.principal.user_id or call.principal.key_id,
+            conversation_id=options.conversation_id,
         )
-        try:
-            if sum(map(len, texts)) <= _INLINE_DETECTION_CHARS:
-                decision = platform.policy.decide(policy_request)
-            else:  # long documents are classified off the event loop
-                decision = await asyncio.to_thread(platform.policy.decide, policy_request)
-        except Forbidden as refusal:
-            # Even refused content was put into the conversation: it stays at that class.
-            if options.conversation_id:
-                seen = (getattr(refusal, "policy", None) or {}).get("effective_class", 1)
-                await asyncio.to_thread(platform.conversations.raise_to, *conversation, seen)
-            raise
-        if options.conversation_id:
-            seen = decision.original_class or decision.effective_class
-            if seen > history:
-                await asyncio.to_thread(platform.conversations.raise_to, *conversation, seen)
         call.decision = decision
         if decision.action == "pseudonymised":
             call.placeholders = pseudonymise_request(data, platform.policy.detect, decision.effective_class)
