@@ -25,7 +25,6 @@ import re
 import sys
 import time
 import unicodedata
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -392,7 +392,7 @@ def gen_minutes(i: int) -> tuple[str, int, Doc]:
             d.t("連絡先 ").e("PHONE", phone())
         d.t("\n")
     if R.random() < 0.3:
-        d.t(f"・プロジェクト「")
+        d.t("・プロジェクト「")
         d.e("CUSTOM", R.choice(CUSTOM_TERMS))
         d.t("」の進捗を確認。\n")
     d.t(R.choice(["以上", "（記録：担当）", "次回は来月開催。"]))
@@ -480,7 +480,7 @@ def gen_notice(i: int) -> tuple[str, int, Doc]:
             d.t(" ").e("EMAIL", f"{R.choice(['soumu', 'kikaku', 'shimin', 'info'])}@{R.choice(['city.example.lg.jp', 'example.go.jp', 'pref.example.lg.jp'])}")
     if R.random() < 0.2:
         off_addr = R.choice(OFFICES)
-        d.t(f"\n〒").e("POSTAL_CODE", f"{OFFICE_POSTAL[off_addr[:3]]}-89{digits(2)}").t(f" {off_addr}")
+        d.t("\n〒").e("POSTAL_CODE", f"{OFFICE_POSTAL[off_addr[:3]]}-89{digits(2)}").t(f" {off_addr}")
     return "notice", 1, d
 
 
