@@ -176,3 +176,69 @@ def test_no_model_receives_text_above_its_clearance(scenario: dict[str, Any]) ->
         sent_texts = input_texts(sent["input"]) if kind == "embeddings" else message_texts(sent["messages"])
         for text in sent_texts:
             assert DETECT(text).proposed_class <= clearance, f"class-{DETECT(text).proposed_class} text reached a clearance-{clearance} model: {DETECT(text).reasons}"
+
+
+@st.composite
+def with_attachments(draw: st.DrawFn) -> dict[str, Any]:
+    scenario = draw(scenarios())
+    scenario["kind"] = draw(st.sampled_from(["chat", "stream"]))
+    scenario["attachments"] = draw(
+        st.lists(st.tuples(st.sampled_from(SNIPPETS), st.integers(1, 3)), min_size=1, max_size=3)
+    )
+    scenario["tool_text"] = draw(st.none() | st.sampled_from(SNIPPETS))
+    for spec in scenario["models"]:
+        spec["capabilities"] = ["chat", "embeddings", "tools"]
+    return scenario
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(with_attachments())
+def test_attachments_and_tool_definitions_stay_within_clearance(scenario: dict[str, Any]) -> None:
+    """Documents attached as file parts (each with a declared class) and tool definitions:
+    read and classified through the same content reader the API uses."""
+    import base64
+
+    from gennai.policy.content import chat_content
+    from gennai.policy.texts import definition_texts
+
+    received: list[tuple[int, dict[str, Any]]] = []
+    registry = build(scenario, received)
+    policy = Policy(registry, scenario["policy"], detect=DETECT)
+    parts: list[dict[str, Any]] = [{"type": "text", "text": scenario["texts"][0]}]
+    for index, (text, declared) in enumerate(scenario["attachments"]):
+        data = "data:text/plain;base64," + base64.b64encode(text.encode("cp932")).decode()
+        parts.append({"type": "file", "file": {"filename": f"doc{index}.txt", "file_data": data, "classification": declared}})
+    body: dict[str, Any] = {"model": scenario["requested"], "messages": [{"role": "user", "content": parts}]}
+    if scenario["tool_text"]:
+        body["tools"] = [{"type": "function", "function": {"name": "f", "description": scenario["tool_text"]}}]
+    content = chat_content(body, max_attachment_chars=10_000)
+    floor = max([scenario["declared"], *(declared for _, declared in scenario["attachments"])])
+
+    async def run() -> None:
+        try:
+            decision = policy.decide(
+                PolicyRequest(
+                    scenario["requested"], content.texts, scenario["declared"], content.capabilities,
+                    attachment_classes=content.attachment_classes,
+                )
+            )
+            if decision.action == "pseudonymised":
+                pseudonymise_request(body, DETECT, decision.effective_class)
+            dispatcher = Dispatcher(registry, GatewayConfig(retries=scenario["retries"], retry_backoff_s=0))
+            if scenario["kind"] == "stream":
+                async for _ in await dispatcher.stream_chat(decision, body, Outcome()):
+                    pass
+            else:
+                await dispatcher.chat(decision, body, Outcome())
+        except PolicyViolation:
+            raise
+        except GatewayError as error:
+            event(f"error={type(error).__name__}")
+
+    asyncio.run(run())
+    event(f"models reached={len(received) > 0}")
+    for clearance, sent in received:
+        assert floor <= clearance, "a declared attachment class above the model's clearance"
+        assert "file_data" not in str(sent), "a file part reached a model unread"
+        for text in message_texts(sent["messages"]) + definition_texts(sent):
+            assert DETECT(text).proposed_class <= clearance

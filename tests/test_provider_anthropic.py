@@ -102,7 +102,7 @@ origin = "foreign"
 hosting = "domestic-region"
 region = "ap-northeast-1"
 clearance = 1
-capabilities = ["chat", "tools"]
+capabilities = ["chat", "tools", "vision"]
 timeout_s = {timeout_s}
 max_concurrency = 8
 fallback = {orjson.dumps(fallback or []).decode()}
@@ -160,7 +160,7 @@ def provider_for(
         hosting="domestic-region",
         region="ap-northeast-1",
         clearance=1,
-        capabilities=["chat", "tools"],
+        capabilities=["chat", "tools", "vision"],
         timeout_s=2.0,
     )
     return AnthropicProvider(config, Path.cwd())

@@ -28,7 +28,7 @@ _ENV_NOT_OVERRIDES = {ENV_CONFIG_PATH, "GENNAI_KEY_SECRET"}
 ProviderType = Literal["llamacpp", "openai", "anthropic", "bedrock"]
 Origin = Literal["domestic", "foreign"]
 Hosting = Literal["on-premises", "government-cloud", "domestic-region", "overseas"]
-Capability = Literal["chat", "embeddings", "translation", "long_context", "tools"]
+Capability = Literal["chat", "embeddings", "translation", "long_context", "tools", "vision"]
 Clearance = Literal[1, 2, 3]
 
 JAPANESE_AWS_REGIONS = frozenset({"ap-northeast-1", "ap-northeast-3"})
@@ -60,6 +60,8 @@ class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     max_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+    # Characters of text one attached document may hold once read (PDF, Word, Excel, text).
+    max_attachment_chars: Annotated[int, Field(ge=1000)] = 200_000
     # Seconds a graceful shutdown waits for in-flight requests.
     shutdown_timeout_s: Annotated[float, Field(gt=0)] = 10.0
     # Behind a load balancer: addresses whose X-Forwarded-For / -Proto are trusted

@@ -37,7 +37,7 @@ from gennai.gateway.errors import (
 from gennai.gateway.providers.base import RawEvents
 from gennai.platform import Platform
 from gennai.policy.decision import Decision, PolicyRequest, parse_declared_class
-from gennai.policy.texts import input_texts, message_texts
+from gennai.policy.content import RequestContent, chat_content, embeddings_content
 from gennai.policy.pseudonymise import ChunkRestorer, PlaceholderTable, pseudonymise_request, restore_completion
 from gennai.records.usage import UsageEntry, now_utc
 
@@ -178,7 +178,7 @@ class _Call:
 
 
 Work = Callable[[_Call, Any, dict[str, Any], Decision, DisconnectWatch], Awaitable[dict[str, Any] | EventStreamResponse]]
-Needs = Callable[[Any, dict[str, Any]], tuple[tuple[str, ...], tuple[str, ...]]]
+Needs = Callable[[Any, dict[str, Any], Platform], Awaitable[RequestContent]]
 
 
 async def _serve(
@@ -191,7 +191,8 @@ async def _serve(
     """The common life of an API call: authenticate, read, validate, ask the policy, run
     `work` with the admitted models, and leave exactly one usage record whatever happens.
 
-    `needs(parsed, data)` gives the capabilities the request needs and every text it would send.
+    `needs(parsed, data, platform)` reads what the request would send: the capabilities it
+    needs, every text, its attachments.
     """
     platform = _platform(request)
     call = _Call(platform, endpoint)
@@ -205,7 +206,7 @@ async def _serve(
         except ValidationError as exc:
             raise validation_error(exc) from None
         call.streamed = bool(getattr(parsed, "stream", False))
-        capabilities, texts = needs(parsed, data)
+        content = await needs(parsed, data, platform)
         declared = max(
             parse_declared_class(request.headers.get("x-gennai-classification")),
             parse_declared_class(options.classification, param="gennai.classification"),
@@ -213,11 +214,12 @@ async def _serve(
         decision = await platform.admit(
             PolicyRequest(
                 model=parsed.model,
-                texts=texts,
+                texts=content.texts,
                 declared_class=declared,
-                capabilities=capabilities,
+                capabilities=content.capabilities,
                 task=options.task,
                 app=options.app,
+                attachment_classes=content.attachment_classes,
             ),
             owner=call.principal.user_id or call.principal.key_id,
             conversation_id=options.conversation_id,
@@ -263,13 +265,16 @@ def _options(value: Any) -> GennaiOptions:
 _NO_OPTIONS = GennaiOptions()
 
 
-def _chat_needs(parsed: ChatCompletionRequest, data: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    capabilities = ("chat", "tools") if parsed.tools else ("chat",)
-    return capabilities, message_texts(data["messages"])
+async def _chat_needs(_parsed: ChatCompletionRequest, data: dict[str, Any], platform: Platform) -> RequestContent:
+    limit = platform.loaded.config.server.max_attachment_chars
+    if all(type(message.get("content")) is not list for message in data["messages"]):
+        return chat_content(data, max_attachment_chars=limit)
+    # Content parts may hold documents to read (PDF, Word, Excel): off the event loop.
+    return await asyncio.to_thread(chat_content, data, max_attachment_chars=limit)
 
 
-def _embed_needs(parsed: EmbeddingRequest, data: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return ("embeddings",), input_texts(data["input"])
+async def _embed_needs(_parsed: EmbeddingRequest, data: dict[str, Any], _platform: Platform) -> RequestContent:
+    return embeddings_content(data)
 
 
 async def _chat(

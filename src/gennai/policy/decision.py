@@ -5,9 +5,11 @@ models it admitted; each provider checks that admission again before sending (th
 gateway/providers/base.py).
 
 The effective class of a request is the highest of: what the client declared (the
-`X-Gennai-Classification` header or the body's `gennai.classification`), and what the
-detector finds in every text that would be sent (the whole conversation the client sends,
-tool results included). Then:
+`X-Gennai-Classification` header or the body's `gennai.classification`), the class the
+conversation already reached, the class declared for each attached document, the app's
+declared minimum, and what the detector finds in every text that would be sent (the whole
+conversation the client sends, attachments' text, tool calls, results and definitions).
+Then:
 
 - an explicit model cleared for that class is used, followed by its fallbacks that are
   cleared too and have the capabilities the request needs;
@@ -31,7 +33,12 @@ from gennai.gateway.registry import ModelRegistry, RegisteredModel
 
 CLASS_NAMES = {1: "機密性1", 2: "機密性2", 3: "機密性3"}
 AUTO = "auto"
-_CAPABILITY_NAMES = {"chat": "チャット / chat", "embeddings": "埋め込み / embeddings", "tools": "ツール呼び出し / tools"}
+_CAPABILITY_NAMES = {
+    "chat": "チャット / chat",
+    "embeddings": "埋め込み / embeddings",
+    "tools": "ツール呼び出し / tools",
+    "vision": "画像入力 / image input",
+}
 
 
 class Finding(Protocol):
@@ -68,6 +75,11 @@ class PolicyRequest:
     task: str | None = None
     team: str | None = None
     app: str | None = None
+    # (file name, class its sender declared) for each attached document; its text is among
+    # `texts` and is classified like the rest.
+    attachment_classes: tuple[tuple[str, int], ...] = ()
+    # The minimum class the app declares for everything it handles.
+    app_class: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +165,7 @@ class Policy:
             names = ", ".join(_CAPABILITY_NAMES.get(c, c) for c in missing)
             raise InvalidRequest(
                 f"モデル '{model.id}' は次に対応していません / model '{model.id}' does not support: {names}",
-                param="tools" if missing == ["tools"] else "model",
+                param={"tools": "tools", "vision": "messages"}.get(missing[0], "model") if len(missing) == 1 else "model",
                 code="unsupported_capability",
             )
         if not cleared(model, effective, self.config):
@@ -178,11 +190,20 @@ class Policy:
     def _classify(self, request: PolicyRequest) -> tuple[int, int, tuple[str, ...], dict[str, int], list[str]]:
         """(effective class, residual class once personal items are replaced, reasons,
         kinds found, masked previews)."""
-        effective = residual = max(request.declared_class, request.history_class)
+        floors = [request.declared_class, request.history_class, request.app_class]
+        floors.extend(klass for _, klass in request.attachment_classes)
+        effective = residual = max(floors)
         reasons = [f"申告 {CLASS_NAMES[request.declared_class]} / declared {request.declared_class}"] if request.declared_class > 1 else []
         if request.history_class > 1:
             reasons.append(
                 f"会話はすでに{CLASS_NAMES[request.history_class]} / the conversation already carried class {request.history_class}"
+            )
+        for name, klass in request.attachment_classes:
+            if klass > 1:
+                reasons.append(f"添付「{name}」は{CLASS_NAMES[klass]}として添付 / attachment declared class {klass}")
+        if request.app_class > 1:
+            reasons.append(
+                f"アプリ「{request.app}」は{CLASS_NAMES[request.app_class]}以上を扱う / the app's minimum class is {request.app_class}"
             )
         counts: Counter[str] = Counter()
         previews: list[str] = []

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from gennai.gateway.errors import Forbidden
-from gennai.policy.texts import message_texts
+from gennai.policy.texts import definition_texts, message_texts
 
 # Placeholder labels per entity type (what a Japanese reader expects to see).
 LABELS = {
@@ -167,15 +167,20 @@ def pseudonymise_messages(messages: list[dict[str, object]], detect: Detects, ta
         if isinstance(content, str):
             copy["content"] = rewrite(content)
         elif isinstance(content, list):
-            copy["content"] = [
-                {**part, "text": rewrite(part["text"])} if isinstance(part, dict) and isinstance(part.get("text"), str) else part
-                for part in content
-            ]
+            copy["content"] = [_rewrite_part(part, rewrite) for part in content]
         calls = copy.get("tool_calls")
         if isinstance(calls, list):
             copy["tool_calls"] = [_rewrite_call(call, rewrite) for call in calls]
         out.append(copy)
     return out
+
+
+def _rewrite_part(part: object, rewrite: Callable[[str], str]) -> object:
+    if isinstance(part, dict):
+        for key in ("text", "refusal"):
+            if isinstance(part.get(key), str):
+                return {**part, key: rewrite(part[key])}
+    return part
 
 
 def _rewrite_call(call: object, rewrite: object) -> object:
@@ -228,7 +233,7 @@ def pseudonymise_request(body: dict[str, object], detect: Detects | None, admitt
         raise Forbidden("仮名化できない要求です / This request cannot be pseudonymised", code="classification_not_cleared")
     table = PlaceholderTable()
     body["messages"] = rewritten = pseudonymise_messages(messages, detect, table)
-    for text in message_texts(rewritten):
+    for text in message_texts(rewritten) + definition_texts(body):  # type: ignore[arg-type]
         if getattr(detect(text), "proposed_class", 3) > admitted_class:
             raise Forbidden(
                 "仮名化しても送信できない内容が残ります / Content above the model's clearance remains after pseudonymisation",

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+# Request fields other than messages whose text reaches the model: tool and function
+# definitions (names, descriptions, parameter schemas) and a structured-output schema.
+DEFINITION_FIELDS = ("tools", "functions", "response_format")
+
 
 def message_texts(messages: list[dict[str, Any]]) -> tuple[str, ...]:
     """Every piece of text a chat request would send: contents, text parts, tool-call
@@ -14,7 +20,11 @@ def message_texts(messages: list[dict[str, Any]]) -> tuple[str, ...]:
         if isinstance(content, str):
             texts.append(content)
         elif isinstance(content, list):
-            texts.extend(part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str))
+            for part in content:
+                if isinstance(part, dict):
+                    value = part.get("text", part.get("refusal"))
+                    if isinstance(value, str):
+                        texts.append(value)
         for call in message.get("tool_calls") or ():
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):
@@ -29,3 +39,12 @@ def input_texts(value: Any) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(item for item in value if isinstance(item, str))
     return ()
+
+
+def definition_texts(body: dict[str, Any]) -> tuple[str, ...]:
+    """The text of tool definitions and output schemas: a model reads those too."""
+    return tuple(
+        orjson.dumps(body[name]).decode()
+        for name in DEFINITION_FIELDS
+        if isinstance(body.get(name), (list, dict)) and body[name]
+    )
