@@ -90,6 +90,72 @@ class RecordsConfig(_Strict):
     spool_dir: str = "data/spool"
 
 
+class OidcConfig(_Strict):
+    """OpenID Connect sign-in (authorization code + PKCE) and how claims map to gennai's
+    teams and roles."""
+
+    issuer: Annotated[str, Field(min_length=1)]
+    client_id: Annotated[str, Field(min_length=1)]
+    # The client secret: a file or an environment variable (never in this file).
+    client_secret_file: str | None = None
+    client_secret_env: str | None = None
+    # Where the provider sends the browser back: https://<host>/auth/oidc/callback
+    redirect_uri: Annotated[str, Field(min_length=1)]
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    username_claim: str = "preferred_username"
+    display_name_claim: str = "name"
+    # A claim listing the user's groups, and which group means which team / role.
+    # team_map: group → team name (member); team_admin_map: group → team name (team admin);
+    # role_map: group → "system_admin" | "auditor" | "evaluator".
+    groups_claim: str = "groups"
+    team_map: dict[str, str] = Field(default_factory=dict)
+    team_admin_map: dict[str, str] = Field(default_factory=dict)
+    role_map: dict[str, Literal["system_admin", "auditor", "evaluator"]] = Field(default_factory=dict)
+
+
+class AuthConfig(_Strict):
+    # Browser sessions: absolute lifetime and idle timeout.
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 10.0
+    session_idle_minutes: Annotated[float, Field(gt=0)] = 60.0
+    # Cookies are Secure (HTTPS only); turn off only for http://localhost trials.
+    secure_cookies: bool = True
+    # Local passwords: length, not composition (NIST SP 800-63B style).
+    password_min_length: Annotated[int, Field(ge=8, le=64)] = 12
+    # Lockout with back-off: after `lockout_threshold` failures in a row, sign-in is refused
+    # for lockout_base_s, doubling with each further failure up to lockout_max_s.
+    lockout_threshold: Annotated[int, Field(ge=1)] = 5
+    lockout_base_s: Annotated[float, Field(gt=0)] = 60.0
+    lockout_max_s: Annotated[float, Field(gt=0)] = 3600.0
+    oidc: OidcConfig | None = None
+
+
+class QuotaConfig(_Strict):
+    # "memory": in this process (one worker, the embedded default); "redis": shared by
+    # every worker, atomic.
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # How long a team's or user's limits are cached in a worker.
+    limits_cache_ttl_s: Annotated[float, Field(ge=0)] = 10.0
+
+
+class AuditConfig(_Strict):
+    # Checkpoints of the hash chain (sequence number and hash) are appended here: point it
+    # at storage the database administrator cannot rewrite (WORM, another host's mount).
+    checkpoint_dir: str = "data/audit-checkpoints"
+    # A checkpoint after every this many entries (0: only on `gennai audit checkpoint`).
+    checkpoint_every: Annotated[int, Field(ge=0)] = 1000
+
+
+class ContentConfig(_Strict):
+    # Master keys that wrap the data keys of stored conversations: a file (one or more
+    # base64 keys, one per line; the last line is the current key) or an environment
+    # variable of the same form. `gennai init` creates the file.
+    master_key_file: str | None = "data/content.keys"
+    master_key_env: str | None = None
+    # How often the retention job deletes conversations past their team's retention period.
+    purge_interval_s: Annotated[float, Field(gt=0)] = 3600.0
+
+
 class GatewayConfig(_Strict):
     # Retries of the same model before the first byte has reached the client.
     retries: Annotated[int, Field(ge=0, le=5)] = 1
@@ -230,6 +296,10 @@ class GennaiConfig(_Strict):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     records: RecordsConfig = Field(default_factory=RecordsConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    quotas: QuotaConfig = Field(default_factory=QuotaConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    content: ContentConfig = Field(default_factory=ContentConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     models: list[ModelConfig] = Field(default_factory=list)

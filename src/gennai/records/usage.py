@@ -41,6 +41,7 @@ class UsageEntry:
     http_status: int
     api_key_id: str | None = None
     user_id: str | None = None
+    team_id: str | None = None
     model_id: str | None = None
     provider: str | None = None
     streamed: bool = False
@@ -72,6 +73,8 @@ def _row_to_json(row: dict[str, Any]) -> bytes:
 def _row_from_json(line: bytes) -> dict[str, Any]:
     row = orjson.loads(line)
     row["created_at"] = datetime.fromisoformat(row["created_at"])
+    for name in _FIELDS:  # spooled by an older version: columns added since are empty
+        row.setdefault(name, None)
     return row
 
 
