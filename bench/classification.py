@@ -7,7 +7,9 @@ administrative texts, side by side with Microsoft Presidio (GiNZA NER + pattern 
     .venv/bin/python bench/classification.py --no-presidio --split dev --no-append   # tune on the dev half
 
 --split dev|test|all scores one deterministic half of the corpus (sha256(id) mod 2, see split_of):
-tune the detector on dev only and report test.
+tune the detector on dev only and report test.  --split fresh scores only the held-out set
+source/60_heldout_fresh.md (ids h-fresh-*), written blind after the detector was frozen; dev and
+test leave it out, all includes it.
 
 The corpus is bench/data/classification/corpus.jsonl (rebuild with
 bench/data/classification/build.py).  Presidio runs in its own throw-away venv
@@ -40,6 +42,7 @@ PVENV = ROOT / "bench" / ".venv-presidio"
 RUNNER = ROOT / "bench" / "presidio_runner.py"
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
+FRESH_PREFIX = "h-fresh-"  # held-out set written blind after the detector was frozen (--split fresh)
 
 TYPES = ("MY_NUMBER", "CORPORATE_NUMBER", "PHONE", "POSTAL_CODE", "EMAIL", "PASSPORT", "DRIVERS_LICENSE",
          "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS", "CUSTOM")
@@ -278,10 +281,13 @@ def split_of(doc_id: str) -> str:
 
 
 def select_split(docs: list[dict], split: str) -> list[dict]:
-    """The documents of one half ("dev", "test") or all of them ("all")."""
+    """The documents of one half ("dev", "test"; without the fresh set), the fresh held-out set ("fresh")
+    or all of them ("all")."""
     if split == "all":
         return docs
-    return [d for d in docs if split_of(d["id"]) == split]
+    if split == "fresh":
+        return [d for d in docs if d["id"].startswith(FRESH_PREFIX)]
+    return [d for d in docs if not d["id"].startswith(FRESH_PREFIX) and split_of(d["id"]) == split]
 
 
 def f3(x: float) -> str:
@@ -301,9 +307,10 @@ def main() -> None:
     ap.add_argument("--presidio-docs", type=int, default=None, help="documents for Presidio's accuracy run")
     ap.add_argument("--errors", type=int, default=6, help="error examples printed per type (console only)")
     ap.add_argument("--note", default=None, help="a line of free text added to the report (e.g. what changed)")
-    ap.add_argument("--split", choices=("dev", "test", "all"), default="all",
-                    help="which half of the corpus to score: dev (tune on it), test (report only) or all; "
-                         "split by sha256(id) mod 2, see split_of()")
+    ap.add_argument("--split", choices=("dev", "test", "fresh", "all"), default="all",
+                    help="which part of the corpus to score: dev (tune on it), test (report only), fresh (the "
+                         "h-fresh-* held-out set written blind, report only) or all; dev/test split by "
+                         "sha256(id) mod 2 (see split_of()) and exclude the fresh set")
     args = ap.parse_args()
 
     quick = args.quick
@@ -430,8 +437,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
              " (the machine is shared)")
     L.append(f"- git commit: {git_commit()}; gennai {gennai.version if gennai else 'n/a'}; "
              + (", ".join(f"{k} {v}" for k, v in pversions.items()) if pversions else "Presidio n/a"))
-    split = {"all": "", "dev": " (dev half: sha256(id) mod 2 = 0)", "test": " (test half: sha256(id) mod 2 = 1)"}[
-        getattr(args, "split", "all")]
+    split = {"all": "", "dev": " (dev half: sha256(id) mod 2 = 0)", "test": " (test half: sha256(id) mod 2 = 1)",
+             "fresh": f" (fresh held-out set: ids {FRESH_PREFIX}*)"}[getattr(args, "split", "all")]
     L.append(f"- corpus: `bench/data/classification/corpus.jsonl`{split}, {len(docs)} documents, {corpus_chars:,} characters "
              f"(class 1/2/3: {cls[1]}/{cls[2]}/{cls[3]}), {sum(ents.values())} labelled entities; genres: "
              + ", ".join(f"{g} {n}" for g, n in genres.most_common()))
@@ -444,6 +451,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
     if getattr(args, "split", "all") == "test":
         L.append("- held-out half: the detector's rules were tuned by looking at errors on the dev half only "
                  "(`--split dev`); the test half is only ever scored, never inspected")
+    if getattr(args, "split", "all") == "fresh":
+        L.append("- fresh held-out set: `source/60_heldout_fresh.md`, written blind after the detector was frozen "
+                 "(its authors never saw the detector's code or results); only ever scored, never tuned on")
     if getattr(args, "note", None):
         L.append(f"- note: {args.note}")
     L.append(f"- wall time {elapsed:.0f} s")
@@ -465,7 +475,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
         return side["ent"][t][k] if side else None
 
     # ---- summary vs targets
-    L.append("### Targets (gennai, " + {"all": "whole corpus", "dev": "dev half", "test": "test half"}[getattr(args, "split", "all")] + ")")
+    L.append("### Targets (gennai, " + {"all": "whole corpus", "dev": "dev half", "test": "test half",
+                                             "fresh": "fresh held-out set"}[getattr(args, "split", "all")] + ")")
     L.append("")
     L.append("| target | gennai | Presidio | verdict |")
     L.append("|---|--:|--:|---|")
