@@ -23,10 +23,17 @@ Class proposal (the maximum of everything found, at least 1):
 - CORPORATE_NUMBER → 1 (corporate numbers are public).
 - CUSTOM → the class configured for the team's term or pattern (default 2).
 - content cues for internal deliberations, drafts and bids (未定稿, 検討中の案, 内部検討用,
-  内部検討資料, 公表前, 未公表, 解禁前, 非公開資料, 取扱いに注意, 部内協議用, 首長への説明前, 起案用紙,
-  決裁前, 開札前; 予定価格, 最低制限価格, 入札価格 outside public notices), and a 12-digit number
-  labelled マイナンバー/個人番号 that fails the check digit (not a My Number) → 2, as a reason only.
+  内部検討資料, 【内部検討】, （たたき台）, 課外に出さない, 公表前, 未公表, 解禁前, 非公開資料, 取扱いに注意,
+  部内協議用, 首長への説明前, 起案用紙, 決裁前, 開札前; 予定価格, 最低制限価格, 入札価格 outside public
+  notices), and a 12-digit number labelled マイナンバー/個人番号 that fails the check digit (not a
+  My Number) → 2, as a reason only.
 - otherwise 1.
+
+Public notices (公示, 告示, お知らせ, 報道発表 …, pages for the public with opening hours, fees or
+calls for applications, published bid results, published minutes and rosters of councils)
+name officials and appointees in their role and give office contacts: those are not flagged.
+An office's phone (（代表）, the line under 問い合わせ先：…課) or postal code (〒… ○○市役所) is
+never a private person's.
 
 Heavier detectors (e.g. a GiNZA NER model) plug in through the `Detector` protocol
 (`name` and `detect(text) -> Detection`) and the entry-point group ``gennai.detectors``:

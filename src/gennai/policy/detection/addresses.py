@@ -1,4 +1,8 @@
-"""Street addresses: (都道府県) + 市区町村 + town + 丁目/番地/号 or N-N-N.
+"""Street addresses: (都道府県) + 市区町村 + town + 丁目/番地/号 or N-N-N, through the building
+name and room (コーポ高林305, 保見団地14棟507号, 長岡ハイツ6F, 2階, ハイツ豊四季 B-204, 学園ハイツ3-B).
+Cities written in hiragana (つがる市, あきる野市) start an address without a prefecture. A lot
+number alone (小田中1320) is an address only after a 住所/居住地 label or in parentheses after
+a labelled person (譲渡人：宇野 キヨ（…）).
 
 A bare city ("東京都千代田区") is not an address of anyone and is not flagged; a street-level
 address is. Government buildings and other organisations' addresses in a public notice
@@ -15,26 +19,57 @@ from gennai.policy.detection.identifiers import _PREFS, Item
 _W = r"[一-龥々〆ヶケがのノぁ-んァ-ヴー]"
 _C = r"[一-龥々ヶケァ-ヴー]"
 _NUM = r"(?:[0-9]+|[一二三四五六七八九十]+)"
+# Cities and towns written in hiragana (a kanji/katakana name is matched by _C).
+_KANA_CITIES = (
+    "さいたま|つくばみらい|つくば|いわき|ひたちなか|かすみがうら|みどり|いちき串木野|つがる|むつ|あきる野|ふじみ野|"
+    "かほく|にかほ|みやま|うきは|えびの|さくら|いなべ|みよし|たつの|うるま|いすみ|あま|ときがわ|みなかみ|おいらせ|"
+    "せたな|むかわ|みやこ|つるぎ|きほく|かつらぎ|みなべ|うるま"
+)
+# A building: a katakana name (コーポ城西, サンハイツ上田) or a kanji name with a building word
+# (保見団地, 長岡ハイツ).
+_BUILDING_WORDS = r"(?:ハイツ|ハイム|マンション|コーポ|レジデンス|アパート|メゾン|パレス|ヒルズ|タワー|ハウス|コート|ビル|荘|団地|住宅|寮)"
+_BUILDING = r"(?:[ァ-ヴ][ァ-ヴーヶ一-龥A-Za-z・]{1,14}|[一-龥々ヶぁ-ゖァ-ヴー]{1,8}" + _BUILDING_WORDS + r"[ァ-ヴーヶ一-龥]{0,6})"
+# A room: 203, 507号, 801号室, 6F, 2階, B-204, 3-B, 14棟507号
+_ROOM = (
+    r"(?:[0-9]{1,3}[ \t]?棟[ \t]?)?"
+    r"(?:[0-9]{1,4}[ \t]?(?:号室|号|階|F)|[A-Z][ \t]?-?[ \t]?[0-9]{1,4}|[0-9]{1,4}[ \t]?-[ \t]?[A-Z0-9]{1,4}|[0-9]{2,4})"
+    r"(?![0-9A-Za-z])"
+)
 _ADDRESS = re.compile(
-    r"(?=[一-龥々ヶケァ-ヴーさついひかみ])"  # fail fast where no place name can start
+    r"(?=[一-龥々ヶケァ-ヴーさついひかみむあにうえたふとおせき])"  # fail fast where no place name can start
     r"(?:" + _PREFS + r")?"
     r"(?:" + _C + r"{1,6}?郡)?"
-    r"(?:さいたま|つくば|いわき|ひたちなか|かすみがうら|つくばみらい|みどり|いちき串木野|" + _C + r"{1,6}?)[市区町村]"
+    r"(?:" + _KANA_CITIES + r"|" + _C + r"{1,6}?)[市区町村]"
     r"(?:" + _C + r"{1,5}?区)?"
-    r"(?:" + _W + r"|[0-9]+(?:条|線)[東西南北]?)" + r"{0,10}?"
-    r"(?:" + _NUM + r"[ \t]?丁目(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+)?)?"
+    r"(?:" + _W + r"|[0-9]+(?:条|線)[東西南北]?){0,10}?"
+    r"(?:" + _NUM + r"[ \t]?丁目(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?の?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+(?:[-ー][0-9]+)?)?)?"
     r"|[0-9]+[ \t]?番地?(?:[ \t]?の?[0-9]+(?:号)?)?"
-    r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+)?)"
-    # building and room: "メゾン緑ヶ丘701号室", "コーポ城西203" (a katakana building name + room number)
+    r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+)?"
+    r"|(?P<bare>[0-9]{1,5}(?=[ \t]|\r?\n|$|[)）、,。]))"  # a lot number alone (小田中1320): only where the context says it is an address
+    r")"
+    # building and room: "メゾン緑ヶ丘701号室", "コーポ城西203", "保見団地14棟507号", "長岡ハイツ6F", "2階"
     r"(?:[ \t]?(?:[ァ-ヴーヶ一-龥A-Za-z]{1,15})?[ \t]?[0-9]{1,4}[ \t]?号室"
-    r"|[ \t]?[ァ-ヴ][ァ-ヴーヶ一-龥]{1,14}[ \t]?[0-9]{2,4}(?![0-9階F]))?"
+    r"|[ \t]?" + _BUILDING + r"[ \t]?" + _ROOM +
+    r"|[ \t]?[0-9]{1,2}[ \t]?(?:階|F)(?![A-Za-z0-9])"
+    r"|[ \t]?[一-龥々ヶぁ-ゖァ-ヴー]{0,8}" + _BUILDING_WORDS + r"(?=[ \t]*(?:\r?\n|$|[)）、,。]))"
+    r")?"
 )
 _STREET = re.compile(r"[市区町村郡][^\n]{0,24}?(?:[0-9]|[一二三四五六七八九十]+丁目)")
 _LABEL_PREFIX = re.compile(r"^(?:現住所|住所|所在地|居所|本籍|送付先|自宅|住居|連絡先|は|の|在住)+")
-_PRIVATE_LABEL = re.compile(r"(?:現住所|住所|居所|本籍|自宅|住居|お住まい|在住|転居先|転入先|転出先|実家)[ \t]*[:：は]?[ \t]*$|(?:申請者|届出人|相談者|世帯主|本人)[^\n。]{0,10}$")
+_PRIVATE_LABEL = re.compile(
+    r"(?:現住所|住所|居所|本籍|自宅|住居|住居地|居住地|お住まい|在住|転居先|転入先|転出先|実家|申請地|(?:住家|住宅|自宅|家屋)の?所在地)[ \t]*[:：は]?[ \t]*$"
+    r"|(?:申請者|届出人|相談者|世帯主|本人)[^\n。]{0,10}$"
+)
+# "譲渡人：山田 花子（市内の住所）": an address in parentheses after a labelled person.
+_PERSON_ROW_PAREN = re.compile(r"[:：][ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$")
 _PUBLIC_BEFORE = re.compile(
     r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
     r"省|庁|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
+)
+# A venue or office with its address in parentheses: "会場：市民会館 大ホール（〒000-0000 ○○市…）"
+_PUBLIC_PAREN = re.compile(
+    r"(?:所在地|庁舎|会場|開催場所|場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先)[ \t]*[:：][^\n。:：]{1,30}[（(][ \t]*"
+    r"(?:〒?[ \t]*[0-9]{3}-?[0-9]{4})?[ \t]*$"
 )
 _PUBLIC_AFTER = re.compile(r"^[ \t]*(?:[（(]?[^\n。]{0,12}(?:合同庁舎|庁舎|号館|省|庁|役所|役場|センター|会館|ホール|本社|事務所))")
 
@@ -56,7 +91,14 @@ def find_addresses(text: str, public_notice: bool) -> list[Item]:
         before = text[max(line_start, start - 25) : start]
         after = text[end : end + 20]
         private = bool(_PRIVATE_LABEL.search(before))
-        if not private and (_PUBLIC_BEFORE.search(before) or _PUBLIC_AFTER.match(after) or public_notice):
+        if m.group("bare") is not None and not (private or (not public_notice and _PERSON_ROW_PAREN.search(before))):
+            continue  # a bare lot number is an address only after a 住所 label or a person
+        if not private and (
+            public_notice
+            or _PUBLIC_BEFORE.search(before)
+            or _PUBLIC_PAREN.search(text, max(line_start, start - 45), start)
+            or _PUBLIC_AFTER.match(after)
+        ):
             continue
         items.append(Item("ADDRESS", start, end, 2, "個人の住所 / street address of a person"))
     return items

@@ -24,7 +24,23 @@ ENTRY_POINT_GROUP = "gennai.detectors"
 # 各課長 殿 circulars.
 _NOTICE = re.compile(
     r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|開催案内|ご案内|募集要項|公表資料|広報"
-    r"|(?:^|\n)[ \t]*人事異動|開催(?:について|します|いたします)|各[ \t]*(?:課|部|局|室|所属|担当)[ \t]*長[ \t]*(?:殿|様|各位)"
+    r"|(?:^|\n)[ \t]*人事異動|人事異動[ \t]*(?:について|のお知らせ)?[ \t]*(?:[（(][^\n）)]{0,15}[）)])?[ \t]*(?:\n|$)"
+    r"|開催(?:について|します|いたします)|各[ \t]*(?:課|部|局|室|所属|担当)[ \t]*長[ \t]*(?:殿|様|各位)"
+)
+# Published minutes and rosters of councils and committees (審議会 会議録（要旨）, 委員名簿,
+# 懇談会（公開）), unless the text says the meeting was closed.
+_PUBLIC_MEETING = re.compile(
+    r"(?:審議会|協議会|懇談会|懇話会)[^\n]{0,20}?(?:会議録|議事録|記録|要旨)"
+    r"|(?:委員会|検討会|部会)[^\n]{0,20}?(?:会議録|議事録|記録)[ \t]*[（(][ \t]*要旨[ \t]*[）)]"
+    r"|[（(]公開[）)]|公開(?:プレゼンテーション|ヒアリング|審査|討論)|(?:委員|役員|構成員)(?:名簿|一覧)"
+)
+_CLOSED_MEETING = re.compile(r"非[ \t]*公[ \t]*開|秘密会|内部|[庁課部局省]内|(?:録|記録|要旨|メモ)[ \t]*[（(][ \t]*案[ \t]*[）)]|未定稿")
+# Pages written for the public: opening hours, fees, calls for applications, published results.
+_PUBLIC_PAGE = re.compile(
+    r"(?:受付時間|開館時間|開庁時間)[ \t]*[:：][ \t]*(?:平日|土|日|祝|毎日|午前|[0-9]{1,2}[ \t]*(?:時|:)[^\n]{0,12}[～~〜\-])"
+    r"|(?:観覧料|入館料|入場料|参加費|会期)[ \t]*[:：]|傍聴(?:自由|できます|可能|席)"
+    r"|を募集します|募集(?:について|のお知らせ)?[ \t]*(?:\n|$)"
+    r"|(?:入札|開札|落札)結果の?(?:公表|お知らせ)|事後公表|[（(]公表[）)]|の公表(?:について)?[ \t]*(?:\n|$)"
 )
 # Higher wins when two items overlap (CUSTOM is kept alongside everything).
 _PRIORITY = {
@@ -44,6 +60,20 @@ _PERSONAL = frozenset(("MY_NUMBER", "PASSPORT", "DRIVERS_LICENSE", "BANK_ACCOUNT
 _PRIVATE_CONTACT = re.compile(r"自宅|携帯|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$")
 _PUBLIC_CONTACT = re.compile(
     r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付)[^\n。]{0,20}$"
+)
+# An office's number: "03-1234-5678（代表）", "(内線 123)"
+_PUBLIC_AFTER = re.compile(r"[ \t]*[（(][ \t]*(?:代表|内線|直通|平日|受付|自動音声)")
+# An office's postal code: "〒000-0000 ○○市役所 秘書課あて"
+_POSTAL_OFFICE_AFTER = re.compile(
+    r"[ \t]*[^\n。、0-9]{0,15}?(?:市役所|区役所|町役場|村役場|役所|役場|庁舎|庁|省|センター|事務所|事務局|課|係)(?![一-龥])"
+)
+# A number alone after its label on the line below an office's contact line:
+#   問い合わせ先：〒000-0000 ○○町役場 経済課
+#   電話 0000-00-0000
+_LABEL_ONLY = re.compile(r"[ \t]*(?:電話|TEL|Tel|FAX|ファクス|代表|直通|℡)?[ \t]*(?:番号)?[ \t]*[:：]?[ \t]*$")
+_OFFICE_LINE = re.compile(
+    r"^[ \t]*[【\[(（]?[ \t]*(?:問い?合わ?せ|お問い?合わ?せ|担当|連絡先|提出先|申込先|申込み|事務局|窓口)"
+    r"|(?:課|係|室|局|省|庁|役所|役場|事務所|事務局|センター)[ \t]*$"
 )
 _PUBLIC_EMAIL = re.compile(r"@(?:[a-z0-9\-]+\.)*(?:go\.jp|lg\.jp)$", re.I)
 
@@ -72,12 +102,14 @@ class DefaultDetector:
             return _NOTHING_FOUND
         norm = normalize(text)
         ntext = norm.text
-        notice = bool(_NOTICE.search(ntext))
+        notice = bool(_NOTICE.search(ntext) or _PUBLIC_PAGE.search(ntext)) or bool(
+            _PUBLIC_MEETING.search(ntext) and not _CLOSED_MEETING.search(ntext)
+        )
 
         id_cues: list[tuple[int, int, str]] = []
         found: list[Item] = find_identifiers(ntext, id_cues)
         found += find_addresses(ntext, notice)
-        people = find_people(ntext, notice)
+        people = find_people(ntext, notice, found)
         found += people
         if people and _ANY_DIGIT.search(ntext):
             found += birth_dates_after_people(ntext, people)
@@ -145,7 +177,9 @@ def _contact_class(item: Item, text: str, notice: bool, private_person: bool) ->
     elif (
         _PUBLIC_CONTACT.search(before)
         or (item.type == "EMAIL" and _PUBLIC_EMAIL.search(value))
-        or (item.type == "PHONE" and phone_is_business(value))
+        or (item.type == "PHONE" and (phone_is_business(value) or _PUBLIC_AFTER.match(text, item.end)))
+        or (item.type == "POSTAL_CODE" and _POSTAL_OFFICE_AFTER.match(text, item.end))
+        or (line_start > 1 and _LABEL_ONLY.fullmatch(text, line_start, item.start) and _office_line_above(text, line_start))
     ):
         private = False
     else:
@@ -158,6 +192,12 @@ def _contact_class(item: Item, text: str, notice: bool, private_person: bool) ->
         "POSTAL_CODE": "個人の郵便番号 / postal code of a private person",
     }[item.type]
     return item._replace(cls=2, reason=reason)
+
+
+def _office_line_above(text: str, line_start: int) -> bool:
+    prev_start = text.rfind("\n", 0, line_start - 1) + 1
+    line = text[prev_start : line_start - 1]
+    return bool(_OFFICE_LINE.search(line)) and not _PRIVATE_CONTACT.search(line)
 
 
 _lock = threading.Lock()

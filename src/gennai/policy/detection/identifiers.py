@@ -6,7 +6,11 @@ Hard negatives are rejected by the check digits and by context: a 12-digit numbe
 the My Number check is a document/order number, never a My Number entity (when the text
 says マイナンバー/個人番号 next to it, that is a class-2 reason only); a number after +81 is a
 phone number; statute numbers (令和6年法律第123号), page ranges, amounts of money and dates
-that are not dates of birth are never matched.
+that are not dates of birth are never matched. A ゆうちょ 記号番号 written as one hyphenated
+number (NNNNN-NNNNNNNN) is a bank account, not a 13-digit corporate number. Dates of birth are
+also taken right after a person's name in parentheses (妻 山田 花子（昭和58年1月30日）) and in
+roster rows (name, date, more columns) when the date is old (明治/大正/昭和) or the text has a
+生年月日 column.
 """
 
 from __future__ import annotations
@@ -157,6 +161,9 @@ _BANK = re.compile(
     r"|(?P<acct>" + _NB + r"(?:[0-9]{3}" + _SEP + r")?[0-9]{7})" + _NA
 )
 _JP_BANK = re.compile(r"記[ \t]*号[ \t]*[:：]?[ \t]*(1[0-9]{4})[ \t]*[,、]?[ \t]*番[ \t]*号[ \t]*[:：]?[ \t]*([0-9]{7,8})(?![0-9])")
+# ゆうちょ銀行 記号(5)-番号(8) as one hyphenated number; corporate numbers are not written so.
+_JP_BANK_SHAPE = re.compile(r"1[0-9]{4}[ \t]?[-ー][ \t]?[0-9]{8}")
+_JP_BANK_WORDS = re.compile(r"ゆうちょ|記[ \t]*号|貯[ \t]*金|郵[ \t]*便[ \t]*貯")
 _NOT_MONEY_AFTER = re.compile(r"[ \t]*(?:円|万|千|億|人|件|年|号|日|回|個|枚|名|%|ページ|頁|kg|km|m)")
 
 # --- dates of birth ----------------------------------------------------------------------
@@ -176,6 +183,17 @@ _BIRTH = re.compile(
 _DATE_AFTER_NAME = re.compile(
     r"(?:[ \t]*[（(][^）)\n]{1,15}[）)])?[ \t]*[ \t、,][ \t]*(?P<d>" + _DATE + r")[ \t]*(?:[（(][0-9]{1,3}歳[）)])?[ \t]*(?=\r?\n|$)"
 )
+# A date in parentheses right after a person's name: "妻 山田 花子（昭和60年1月2日）",
+# "（平成3年4月5日、33歳）".
+_DATE_IN_PARENS_AFTER_NAME = re.compile(
+    r"[ \t]*[（(][ \t]*(?P<d>" + _DATE + r")[ \t]*(?:生まれ|生)?[ \t]*(?:[、,][ \t]*[0-9]{1,3}[ \t]*歳)?[ \t]*[）)]"
+)
+# A roster row: name, date, then more columns ("1 山田 花子 昭和10年1月2日 市内…"): a date of
+# birth when the date is old (明治/大正/昭和) or the text has a 生年月日 column.
+_DATE_IN_ROW_AFTER_NAME = re.compile(r"[ \t]+(?P<d>" + _DATE + r")(?=[ \t]+\S)")
+_OLD_ERA = re.compile(r"明治|大正|昭和|[MTS]")
+_BIRTH_HEADER = re.compile(r"生[ \t]*年[ \t]*月[ \t]*日")
+_EVENT_AFTER = re.compile(r"[ \t]*(?:付|から|まで|より|に|採用|入庁|入社|退職|死亡|転入|転出|受付|受理|届出|開始|終了|現在|時点|以降)")
 _ANY_DIGIT = re.compile(r"[0-9]")
 _BIRTH_EN = re.compile(r"birth|DOB", re.I)
 _NUMBERS = re.compile(r"[0-9]+")
@@ -225,6 +243,8 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
         digits = _digits(raw)
         start, end = m.span()
         if len(digits) == 13:
+            if _JP_BANK_SHAPE.fullmatch(raw) and not _near(text, start, _CORP_WORDS) and _near(text, start, _JP_BANK_WORDS):
+                continue  # ゆうちょ 記号番号 NNNNN-NNNNNNNN: a bank account (below), never a corporate number
             if corporate_number_is_valid(digits):
                 add(Item("CORPORATE_NUMBER", start, end, 1, "法人番号（検査数字一致）/ corporate number with valid check digit (public)"))
             elif _near(text, start, _CORP_WORDS):
@@ -297,10 +317,18 @@ def birth_dates_after_people(text: str, people: list[Item]) -> list[Item]:
     """Dates that stand alone right after a person's name at the end of a line (a form or a
     roster of people): dates of birth, though no 生年月日 label is written."""
     out: list[Item] = []
+    header: bool | None = None
     for person in people:
         if person.type != "PERSON":
             continue
-        m = _DATE_AFTER_NAME.match(text, person.end)
+        m = _DATE_AFTER_NAME.match(text, person.end) or _DATE_IN_PARENS_AFTER_NAME.match(text, person.end)
+        if m is None:
+            m = _DATE_IN_ROW_AFTER_NAME.match(text, person.end)
+            if m is not None:
+                if header is None:
+                    header = bool(_BIRTH_HEADER.search(text))
+                if not (header or _OLD_ERA.match(m.group("d"))) or _EVENT_AFTER.match(text, m.end("d")):
+                    m = None
         if m and _valid_date(m.group("d")):
             out.append(Item("BIRTH_DATE", m.start("d"), m.end("d"), 2, "氏名に続く生年月日 / date of birth next to a name"))
     return out

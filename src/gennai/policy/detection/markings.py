@@ -4,7 +4,8 @@ conservative content cues for internal deliberations and bids.
 Runs on NFKC-normalised text (full-width digits already ASCII); spaces inside the marking
 words are allowed ("機密性 2", "取 扱 注 意"). The lone character 秘 is a marking only in
 marking-like positions: bracketed (【秘】 〔秘〕 (秘) [秘] 「秘」 《秘》 <秘>), alone on a line,
-at the start of a line followed by a space and another marking (秘　取扱注意), or 秘扱い; never inside ordinary words (秘書, 秘密保持, 神秘, 便秘).
+at the start of a line followed by a space and another marking (秘　取扱注意), 秘扱い, or the value
+of a classification field (取扱区分：秘); never inside ordinary words (秘書, 秘密保持, 神秘, 便秘).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ _HI = re.compile(
     + _spaced("配付禁止") + "|" + _spaced("配布禁止") + "|" + _spaced("転送禁止") + "|" + _spaced("持出禁止") + "|"
     + r"(?:[一-龥][ \t]*){1,6}限" + _S + r"り|[部省庁局課]" + _S + "外" + _S + "秘)"
     r"|(?<![極外神便黙奥])(秘)(?=扱い|取扱い|文書)"
+    # the value of a classification field: "取扱区分：秘", "秘密区分 : 秘"
+    r"|(?:取[ \t]*扱[ \t]*い?[ \t]*区[ \t]*分|秘[ \t]*密[ \t]*区[ \t]*分|格[ \t]*付[ \t]*け?|指[ \t]*定[ \t]*区[ \t]*分)[ \t]*[:：][ \t]*(秘)(?=[ \t]*(?:\r?\n|$|[、,・/(（]))"
 )
 _HI_STAMP_PREFIX = re.compile(r"秘[ \t]+")
 _NOT_GROUPS = ("今回", "本日", "当日", "一回", "一度", "年度", "在庫", "期間", "その場", "今年", "今月", "今日", "今期", "今年度")
@@ -74,6 +77,13 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("未公表", None, "未公表 / not yet published"),
     ("解禁前", None, "解禁前 / under embargo"),
     ("非公開資料", None, "非公開資料 / non-public material"),
+    # a heading that says the paper is for internal deliberation or a rough first draft
+    ("内部検討", r"[【〔\[(「]" + _S + _spaced("内部検討") + _S + r"(?:中|用|資料)?" + _S + r"[】〕\])」]" + "|" + _spaced("内部検討中"),
+     "内部検討 / for internal deliberation"),
+    ("たたき台", r"[(【〔\[「]" + _S + r"(?:たたき台|叩き台)" + _S + r"[)】〕\]」]", "たたき台 / rough draft"),
+    # an instruction not to take the paper outside the section
+    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|外部|対外的)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ)" + _S + "ない",
+     "外部に出さない / not to be taken outside"),
     # "取扱いに注意" written as a sentence rather than a stamp
     ("取扱いに注意", _spaced("取") + _S + "り?" + _S + _spaced("扱") + _S + "い?" + _S + _spaced("に注意"),
      "取扱いに注意 / handle with care"),
@@ -91,7 +101,12 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("入札価格", None, "入札価格 / bid price"),
     ("開札前", None, "開札前 / bids not yet opened"),
 ]
-_CUE = re.compile("|".join(f"(?P<c{i}>{p or _spaced(w)})" for i, (w, p, _) in enumerate(_CUES)))
+_CUE = re.compile(
+    # fail fast: only these characters can start a cue
+    r"(?=[未検内公解非取部課局省庁室首市町村区知大幹議長起決予最入開【〔\[(「外対])(?:"
+    + "|".join(f"(?P<c{i}>{p or _spaced(w)})" for i, (w, p, _) in enumerate(_CUES))
+    + ")"
+)
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
 
 
@@ -120,7 +135,7 @@ def find_markings(text: str) -> list[Found]:
             continue
         out.append(Found(surface, g_start, m.end(), 2))
     for m in _HI.finditer(text) if "秘" in text else ():
-        group = next(g for g in (1, 2, 3, 4) if m.group(g) is not None)
+        group = next(g for g in (1, 2, 3, 4, 5) if m.group(g) is not None)
         start, end = m.span(group)
         if group == 4 and start > 0 and text[start - 1] in "極外神便黙奥":
             continue

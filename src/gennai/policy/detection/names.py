@@ -5,12 +5,23 @@ honorific (さん/様/氏/殿/君 …), follows a label (氏名, 申請者, 相�
 itself (鈴木です, 佐藤と申します). Tokens that are not in the dictionary count too when an
 honorific follows (ヤマダさん). A surname followed by a space and a short token shaped like a
 given name (kana, one kanji, or kanji with a usual given-name ending: 中川 さくら, 高橋 楓) is a
-full name when the name ends there (line end, punctuation, です …). Romanised names in passport
-order (GARCIA Maria) count after a name label.
+full name when the name ends there (line end, punctuation, です …, or a title glued to it:
+岡本 大樹主査). Romanised names in passport order (GARCIA Maria) count after a name label
+(氏名（ローマ字）：), and "My name is Anna Smith" in English text.
+
+Labels include household and family fields (世帯主, 世帯員, 同一世帯, 父/母, 長女, 元夫 …); a
+relation word is a label, never part of the span ("元夫 若林 剛志" → 若林 剛志). A surname the
+dictionary does not know counts before a known given name after a label (世帯主：東 美智子);
+a given name the dictionary cuts in two counts (笹川 優斗 = 優 + 斗, 大川 ひまり = ひま + り);
+kana names count after a label (相談者：ヨコヤマ ケンジさん, 氏名：ヤマダ タロウ). Also found:
+the reading in parentheses after a name (山田 花子（やまだ はなこ）), relatives written with a
+surname already found with a given name (長男 東 蒼空 under 世帯主：東 美智子), and a name
+alone on the line above the writer's address or phone number (a letter's signature).
 
 Officials are not personal data where they act as officials: names next to high public
 titles (大臣, 知事, 市長, 長官 …) are never flagged; names next to other titles (局長, 課長,
-担当 …) are not flagged in a public-notice context (公示/告示/お知らせ/報道発表 …).
+会長, 委員, 担当 …) are not flagged in a public-notice context (公示/告示/お知らせ/報道発表,
+published council minutes and rosters …).
 
 One SudachiPy tokenizer per thread (tokenizers are not shared between threads); the
 dictionary loads once per thread, in about 30 ms.
@@ -28,9 +39,23 @@ _local = threading.local()
 _CHUNK = 4000  # characters per tokenizer call (SudachiPy limits input size)
 
 _HONORIFICS = frozenset(("さん", "様", "さま", "氏", "殿", "君", "くん", "ちゃん", "先生"))
+# Family relations written before a name ("妻 山田 花子", "長女：山田 愛", "娘（山田 ひなた）"):
+# a label for the name after them, never part of the name.
+_RELATION_WORDS = (
+    "元夫|元妻|前夫|前妻|内縁の夫|内縁の妻|夫|妻|配偶者|長男|長女|次男|次女|三男|三女|四男|四女|"
+    "実父|実母|義父|義母|養父|養母|祖父|祖母|父親|母親|父|母|兄|姉|弟|妹|息子|娘|孫|子|きょうだい|兄弟|姉妹|"
+    "甥|姪|叔父|叔母|伯父|伯母"
+)
+_RELATIONS = frozenset(_RELATION_WORDS.split("|"))
+_PERSON_LABELS = (
+    r"氏名|名前|お名前|申請者|届出人|相談者|申込者|申出人|請求者|被保険者|被保護者|世帯主|世帯員|同一世帯|保護者|患者|利用者|本人|代表者|"
+    r"契約者|受給者|対象者|対象児童|申込児童|児童|連絡者|通報者|依頼者|送付先|宛先|宛名|相手方|譲受人|譲渡人|加害者|被害者|"
+    r"キーパーソン|緊急連絡先"
+)
 _LABEL = re.compile(
-    r"(?:氏名|名前|お名前|申請者|届出人|相談者|申込者|申出人|請求者|被保険者|世帯主|保護者|患者|利用者|本人|代表者|"
-    r"契約者|受給者|対象者|連絡者|通報者|依頼者|送付先|宛先|宛名|相手方|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*[:：は]?[ \t]*(?:\(|（)?$",
+    r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,8}\))?[ \t]*[:：は]?[ \t]*"
+    r"(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?:\(|（)?"
+    r"|(?:^|(?<=[\s:：、,(（]))(?:" + _RELATION_WORDS + r")[ \t]*[:：(（]?[ \t]*)$",
     re.I,
 )
 # A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
@@ -39,8 +64,16 @@ _SELF_INTRO_AFTER = re.compile(r"[ \t]*(?:です|と申します|と申し|と�
 # given name (中川 さくら, 高橋 楓): a short token, then the end of the name (line end, space,
 # punctuation, honorific or self-introduction).
 _NOT_GIVEN_NAMES = frozenset(("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から"))
-_NAME_END = re.compile(r"(?:[ \t\n\r、,，。（(「]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん)")
-_NAME_END_STRICT = re.compile(r"(?:[\n\r、,，。（(「]|[ \t]*$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん)")
+_NAME_END = re.compile(
+    r"(?:[ \t\n\r、,，。（(「)）/]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
+    r"|[一-龥]{0,5}?(?:長|士|官|主任|主査|主事|補佐|技師|教諭|講師|医師|看護師|保育士)(?![一-龥]))"
+)
+_NAME_END_STRICT = re.compile(r"(?:[\n\r、,，。（(「)）]|[ \t]*$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん)")
+# A surname written alone that introduces itself: 大和田と申します (the dictionary may know the
+# word only as a place name).
+_INTRO_STRONG = re.compile(r"と申します|と申し")
+# Tokens before a space and a known given name that are not a surname (東 美智子 is a name; 長女 美智子, 担当 美智子 are not).
+_NOT_SURNAME = frozenset(("氏名", "名前", "担当", "担当者", "本人", "世帯主", "相手", "方", "者", "様", "各位", "宛", "名", "代表", "記入", "署名", "印"))
 _PLACE_WORD = re.compile(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園|城)$")
 # Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
 _HAS_UPPER = re.compile(r"[A-Z]{2}")
@@ -51,7 +84,9 @@ _HIGH_TITLES = (
 )
 _TITLES = (
     r"(?:局長|部長|課長|室長|審議官|参事官|企画官|係長|主査|主事|主任|補佐|課長補佐|所長|署長|校長|理事長|会長|社長|"
-    r"教授|准教授|センター長|事務局長|官房長|統括官|調整官|専門官|担当者?|広報担当|問い?合わ?せ先)"
+    r"教授|准教授|センター長|事務局長|官房長|統括官|調整官|専門官|担当者?|広報担当|問い?合わ?せ先|"
+    r"副会長|座長|副座長|部会長|委員|幹事|参事|主幹|理事|技師|教諭|教頭|副校長|園長|"
+    r"消防司令長|消防司令補|消防司令|消防士長|消防副士長|消防士|警視|警部補|警部|巡査部長|巡査長|巡査)"
 )
 _TITLE_WORD = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r"|先生|先輩|議員|委員|職員|会員|氏|様)")
 _TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r")[ \t]*[:：]?[ \t]*$")
@@ -117,21 +152,30 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 
 
 _NAME_CATS = frozenset(("sei", "mei", "name"))
+_GLUED = re.compile(r"[一-龥]$")
 _KATAKANA = re.compile(r"[ァ-ヴー・=＝]+$")
 
 
-def find_people(text: str, public_notice: bool) -> list[Item]:
+def find_people(text: str, public_notice: bool, contacts: list[Item] | None = None) -> list[Item]:
+    """Person names in text. `contacts` (addresses, phone numbers … already found) let a
+    name written alone on the line above them count as the writer's signature."""
     tok = _tokenizer()
     items: list[Item] = []
+    name_tokens: set[int] = set()  # starts of tokens the dictionary tags as names
     for offset, chunk in _chunks(text):
         morphemes = [
             (m.begin() + offset, m.end() + offset, _category(m.part_of_speech_id(), m), m.surface(), m.is_oov())
             for m in tok.tokenize(chunk)
         ]
         count = len(morphemes)
+        if contacts:
+            name_tokens.update(m[0] for m in morphemes if m[2] in _NAME_CATS)
         i = 0
         while i < count:
             start, end, cat, surface, _ = morphemes[i]
+            if surface in _RELATIONS:
+                i += 1
+                continue
             is_name = cat in _NAME_CATS or (
                 # a word that is also a place name (上野, 石川) followed by a space and a given name
                 cat == "proper"
@@ -139,6 +183,7 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
                 and i + 2 < count
                 and morphemes[i + 1][2] == "space"
                 and len(morphemes[i + 1][3]) <= 2
+                and "\n" not in morphemes[i + 1][3]
                 and morphemes[i + 2][2] == "mei"
             )
             if (
@@ -155,11 +200,21 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
                 and (_SELF_INTRO_AFTER.match(text, morphemes[i + 2][1]) or morphemes[i + 3][3] in _HONORIFICS)
             ):
                 is_name = True  # 上野 舞です: a place-name word as a surname, given name, self-introduction
+            if (
+                not is_name
+                and cat == "proper"
+                and _is_kanji(surface)
+                and len(surface) <= 4
+                and not _PLACE_WORD.match(surface)
+                and _INTRO_STRONG.match(text, end)
+                and (i == 0 or morphemes[i - 1][2] in ("space", "other") and not _is_kanji(morphemes[i - 1][3][-1:] or "a"))
+            ):
+                is_name = True  # 大和田と申します: a surname the dictionary knows as a place name
             if is_name and cat == "proper":
                 cat = "sei"
             unknown_before_honorific = (
                 not is_name
-                and (cat == "proper" or morphemes[i][4])
+                and (cat == "proper" or (morphemes[i][4] and cat != "space"))
                 and i + 1 < count
                 and morphemes[i + 1][3] in _HONORIFICS
             )
@@ -173,7 +228,14 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
                 if nxt[2] in _NAME_CATS:
                     j += 1
                     cats.add(nxt[2])
-                elif nxt[2] == "space" and j + 2 < count and morphemes[j + 2][2] in _NAME_CATS and len(nxt[3]) <= 2:
+                elif (
+                    nxt[2] == "space"
+                    and j + 2 < count
+                    and morphemes[j + 2][2] in _NAME_CATS
+                    and len(nxt[3]) <= 2
+                    and "\n" not in nxt[3]
+                    and "\r" not in nxt[3]
+                ):  # never across a line break: two names on two lines are two people
                     j += 2
                     cats.add(morphemes[j][2])
                     if (
@@ -211,27 +273,102 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
                     j += 2  # 姓 + space + a given name not in the dictionary: 中川 さくら
                     cats.add("mei")
                     break
+                elif (
+                    cats == {"sei"}
+                    and j == i
+                    and nxt[2] == "space"
+                    and len(nxt[3]) <= 2
+                    and "\n" not in nxt[3]
+                    and j + 3 < count
+                    and morphemes[j + 2][2] in ("noun", "proper", "mei")
+                    and morphemes[j + 2][1] == morphemes[j + 3][0]
+                    and morphemes[j + 2][3] not in _HONORIFICS
+                    and _split_given_name(morphemes[j + 2][3] + morphemes[j + 3][3], morphemes[j + 3][2])
+                    and not _TITLE_WORD.fullmatch(morphemes[j + 3][3])
+                    and _NAME_END.match(text, morphemes[j + 3][1])
+                ):
+                    j += 3  # 姓 + space + a given name the dictionary splits: 桐生 湊斗 (湊 + 斗), 大川 ひまり (ひま + り)
+                    cats.add("mei")
+                    break
                 else:
                     break
+            if (
+                morphemes[j][2] == "mei"
+                and j + 1 < count
+                and morphemes[j + 1][2] == "noun"
+                and len(morphemes[j + 1][3]) == 1
+                and morphemes[j + 1][3] in _GIVEN_FINAL
+                and _NAME_END_STRICT.match(text, morphemes[j + 1][1])
+            ):
+                j += 1  # 笹川 優斗: a given name the dictionary splits (優 + 斗)
+            if (
+                cat == "mei"
+                and i >= 2
+                and morphemes[i - 1][2] == "space"
+                and len(morphemes[i - 1][3]) <= 2
+                and "\n" not in morphemes[i - 1][3]
+                and morphemes[i - 2][2] in ("noun", "proper")
+                and 1 <= len(morphemes[i - 2][3]) <= 3
+                and _is_kanji(morphemes[i - 2][3])
+                and morphemes[i - 2][3] not in _RELATIONS
+                and morphemes[i - 2][3] not in _NOT_SURNAME
+                and not _TITLE_WORD.fullmatch(morphemes[i - 2][3])
+                and not _PLACE_WORD.match(morphemes[i - 2][3])
+                and (i == 2 or morphemes[i - 3][2] in ("space", "other") and not _is_kanji(morphemes[i - 3][3][-1:] or "a"))
+                and (not items or morphemes[i - 2][0] >= items[-1].end)
+                and _NAME_END.match(text, morphemes[j][1])
+                and (
+                    morphemes[i - 2][2] == "proper"
+                    or _LABEL.search(text, max(text.rfind("\n", 0, morphemes[i - 2][0]) + 1, morphemes[i - 2][0] - 30), morphemes[i - 2][0])
+                )
+            ):
+                start = morphemes[i - 2][0]  # 東 美智子: a surname the dictionary does not know + a given name
+                cats.add("sei")
             span_start, span_end = start, morphemes[j][1]
+            paren = text.find("(", span_start, span_end)
+            if paren > span_start:
+                span_end = paren  # a dictionary entry that runs into a parenthesis: 美咲(パート)
             k = j + 1
             while k < count and morphemes[k][2] == "space":
                 k += 1
             honorific = k < count and morphemes[k][3] in _HONORIFICS
             intro = not honorific and "sei" in cats and bool(_SELF_INTRO_AFTER.match(text, span_end))
             if honorific and _KATAKANA.match(morphemes[i][3]):
-                back = i - 1  # グエン・ヴァン・アンさん: the whole katakana name
-                while back >= 0 and _KATAKANA.match(morphemes[back][3]) and (not items or morphemes[back][0] >= items[-1].end):
-                    span_start = morphemes[back][0]
-                    back -= 1
+                back = i - 1  # グエン・ヴァン・アンさん, ヨコヤマ ケンジさん: the whole katakana name
+                while back >= 0 and (not items or morphemes[back][0] >= items[-1].end):
+                    if _KATAKANA.match(morphemes[back][3]):
+                        span_start = morphemes[back][0]
+                        back -= 1
+                    elif (
+                        morphemes[back][2] == "space"
+                        and back > 0
+                        and span_start == morphemes[back][1]
+                        and len(morphemes[back][3]) <= 2
+                        and "\n" not in morphemes[back][3]
+                        and _KATAKANA.match(morphemes[back - 1][3])
+                        and "space" not in cats
+                    ):
+                        cats.add("space")  # one space inside the name only
+                        back -= 1
+                    else:
+                        break
             line_start = text.rfind("\n", 0, span_start) + 1
             before = text[max(line_start, span_start - 30) : span_start]
             after = text[span_end : span_end + 12]
             labelled = bool(_LABEL.search(before))
             full = "sei" in cats and "mei" in cats
+            cats.discard("space")
             i = j + 1
             if not (honorific or labelled or full or unknown_before_honorific or intro):
                 continue
+            if (
+                labelled
+                and not (honorific or full or intro)
+                and cats == {"name"}
+                and _KATAKANA.match(text, span_start, span_end)
+                and _GLUED.search(before)
+            ):
+                continue  # 対象者リスト: a katakana word the dictionary also knows as a name, glued to the label
             if _HIGH_BEFORE.search(before) or _HIGH_AFTER.match(after):
                 continue
             if not (honorific or labelled) and _INSTITUTION_AFTER.match(after):
@@ -253,11 +390,141 @@ def find_people(text: str, public_notice: bool) -> list[Item]:
         for m in _LATIN_NAME.finditer(text):
             start = m.start()
             line_start = text.rfind("\n", 0, start) + 1
-            if _LABEL.search(text[max(line_start, start - 30) : start]) and all(
-                m.end() <= it.start or start >= it.end for it in items
-            ):
-                items.append(Item("PERSON", start, m.end(), 2, "氏名欄の氏名 / personal name after a name label"))
+            if _LABEL.search(text[max(line_start, start - 30) : start]):
+                # the whole romanised name wins over a part of it found as a word (LEE Min Jun)
+                items = [it for it in items if not (start <= it.start and it.end <= m.end())]
+                if _free(items, start, m.end()):
+                    items.append(Item("PERSON", start, m.end(), 2, "氏名欄の氏名 / personal name after a name label"))
+    if "ame" in text:
+        for m in _MY_NAME_IS.finditer(text):
+            if _free(items, m.start("n"), m.end("n")):
+                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "名乗り（〜です／〜と申します）/ self-introduction"))
+    if ":" in text:
+        for m in _KANA_AFTER_COLON.finditer(text):
+            start, end = m.span("n")
+            line_start = text.rfind("\n", 0, start) + 1
+            outside = [it for it in items if not (start <= it.start and it.end <= end)]
+            if _free(outside, start, end) and _LABEL.search(text[max(line_start, start - 30) : start]):
+                items = outside
+                items.append(Item("PERSON", start, end, 2, "氏名欄の氏名 / personal name after a name label"))
+    if contacts and not public_notice:
+        items += _signatures(text, items, contacts, name_tokens)
+    if items:
+        items = _readings_and_relatives(text, items)
     return items
+
+
+# A name alone on a line, right above the writer's address or phone number (the signature of
+# a letter or an e-mail): 山田 花子 / やまだ はなこ / ヤマダ ハナコ
+_SIGNATURE_LINE = re.compile(
+    r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t]{1,2}[一-龥々ぁ-ゖ]{1,4}|[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}|[ァ-ヴー]{2,8}[ \t]{1,2}[ァ-ヴー]{2,8})[ \t]*\r?$"
+)
+_CONTACT_LINE = re.compile(r"[ \t]*(?:住所|電話|でんわ|TEL|携帯|連絡先|メール|E-?mail|〒)", re.I)
+_NOT_SIGNATURE = re.compile(r"[課係室部局所庁省館院校園会社店]$|以上|以下|御中|各位|担当|記$")
+_GIVEN_KANA_LINE = re.compile(r"[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}")
+_CONTACT_TYPES = frozenset(("ADDRESS", "PHONE", "EMAIL", "POSTAL_CODE"))
+
+
+def _signatures(text: str, people: list[Item], contacts: list[Item], name_tokens: set[int]) -> list[Item]:
+    out: list[Item] = []
+    starts = {c.start for c in contacts if c.type in _CONTACT_TYPES}
+    seen: set[int] = set()
+    for contact_start in sorted(starts):
+        line_start = text.rfind("\n", 0, contact_start) + 1
+        if line_start in seen or line_start < 2:
+            continue
+        seen.add(line_start)
+        head = text[line_start:contact_start]
+        if head.strip(" \t") and not _CONTACT_LINE.match(head):
+            continue  # the contact is not at the start of its line
+        prev_start = text.rfind("\n", 0, line_start - 1) + 1
+        m = _SIGNATURE_LINE.fullmatch(text, prev_start, line_start - 1)
+        if m is None:
+            continue
+        parts = m.group("n").split()
+        if any(_TITLE_WORD.fullmatch(p) or _NOT_SIGNATURE.search(p) or p in _RELATIONS for p in parts):
+            continue
+        given_start = m.start("n") + m.group("n").index(parts[1], len(parts[0]))
+        if not (
+            m.start("n") in name_tokens
+            or given_start in name_tokens
+            or _GIVEN_KANA_LINE.fullmatch(m.group("n"))
+            or (_is_kanji(parts[1]) and _given_name_shape(parts[1], False))
+        ):
+            continue  # 人事 異動, カスタマー サポート: words, not a name
+        if _free(people, m.start("n"), m.end("n")):
+            out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "署名の氏名 / name signed above an address or phone number"))
+    return out
+
+
+# A name in kana after a label: 氏名：ヤマダ タロウ, 世帯主：やまだ はなこ
+_KANA_AFTER_COLON = re.compile(
+    r":[ \t]*(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8})"
+    r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日))"
+)
+
+
+def _free(items: list[Item], start: int, end: int) -> bool:
+    return all(end <= it.start or start >= it.end for it in items)
+
+
+# "My name is Daniel Smith" (given name first in English text)
+_MY_NAME_IS = re.compile(r"(?<![A-Za-z])(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][a-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,2})")
+# The reading of a name in parentheses after it: 山田 花子（やまだ はなこ）, （ヤマダ ハナコ）
+_READING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
+_HAS_KANJI = re.compile(r"[一-龥々]")
+# After a surname already found with a given name, the same surname + space + a short given
+# name is a relative's name (a household list: 東 美智子 … 長男 東 蒼空).
+_GIVEN_AFTER_SURNAME = re.compile(r"[ \t]{1,2}([一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,5})")
+_NAME_CHAR = re.compile(r"[一-龥々ぁ-ゖァ-ヴー]")
+_SPACE_IN_NAME = re.compile(r"[ \t]")
+
+
+def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
+    """people plus the readings written after them and relatives with the same surname; a
+    surname found alone is replaced by the full name that starts with it."""
+    out: list[Item] = []
+    surnames: set[str] = set()
+    for person in people:
+        m = _READING.match(text, person.end)
+        if (
+            m
+            and _HAS_KANJI.search(text, person.start, person.end)
+            and _free(people, m.start("n"), m.end("n"))
+            and _free(out, m.start("n"), m.end("n"))
+        ):
+            out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の読み / reading of a personal name"))
+        value = text[person.start : person.end]
+        space = _SPACE_IN_NAME.search(value)
+        if space and _is_kanji(value[: space.start()]):
+            surnames.add(value[: space.start()])
+    for surname in surnames:
+        pos = text.find(surname)
+        while pos >= 0:
+            start = pos
+            pos = text.find(surname, pos + 1)
+            if start > 0 and _NAME_CHAR.match(text, start - 1):
+                continue
+            m = _GIVEN_AFTER_SURNAME.match(text, start + len(surname))
+            if m is None:
+                continue
+            end = m.end()
+            given = m.group(1)
+            alone = [p for p in people if p.start == start and p.end == start + len(surname)]
+            if (
+                _free([p for p in people if p not in alone], start, end)
+                and _free(out, start, end)
+                and _NAME_END.match(text, end)
+                and given not in _NOT_GIVEN_NAMES
+                and given not in _RELATIONS
+                and not (len(given) == 1 and given in _NOT_GIVEN_ONE)
+                and not _TITLE_WORD.fullmatch(given)
+                and not _PLACE_WORD.match(given)
+            ):
+                if alone:
+                    people = [p for p in people if p not in alone]
+                out.append(Item("PERSON", start, end, 2, "氏名（姓名）/ personal name (family and given name)"))
+    return people + out
 
 
 _GIVEN_KANA = re.compile(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
@@ -265,6 +532,17 @@ _GIVEN_KANA = re.compile(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
 _GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵")
 # One-character nouns that follow a name without being a given name (田中 案, 富士 山, 森 家).
 _NOT_GIVEN_ONE = frozenset("案山川駅城町市村区外他等宛名氏様殿係課班組家邸宅側分用内前後中下上方派版号")
+
+
+def _split_given_name(surface: str, last_cat: str) -> bool:
+    """A given name that the dictionary cut in two: kanji ending like a given name (湊斗), or
+    two to four hiragana (ひまり)."""
+    if _GIVEN_KANA.fullmatch(surface) and surface[0] in _HIRAGANA_SET:
+        return surface not in _NOT_GIVEN_NAMES
+    return last_cat in ("noun", "proper") and len(surface) <= 3 and _is_kanji(surface) and surface[-1] in _GIVEN_FINAL
+
+
+_HIRAGANA_SET = frozenset(chr(c) for c in range(0x3041, 0x3097))
 
 
 def _given_name_shape(surface: str, proper: bool) -> bool:
