@@ -101,6 +101,12 @@ def init(
     if secret_file and not loaded.resolve(secret_file).exists():
         write_key_secret(loaded.resolve(secret_file))
         console.print(f"wrote key secret {loaded.resolve(secret_file)} (mode 600)")
+    content = loaded.config.content
+    if content.master_key_file and not content.master_key_env:
+        from gennai.conversations.keys import ensure_master_key_file
+
+        if ensure_master_key_file(loaded.resolve(content.master_key_file)):
+            console.print(f"wrote content master key {loaded.resolve(content.master_key_file)} (mode 600)")
     _engine(loaded).dispose()
     console.print(f"database ready: {loaded.database_url}")
     console.print(
@@ -330,6 +336,322 @@ def _looks_like_jsonl(lines: list[str]) -> bool:
             return False
         seen = True
     return seen
+
+
+audit_app = typer.Typer(help="The tamper-evident audit trail: verify, export, checkpoint.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _audit_log(loaded: LoadedConfig):  # type: ignore[no-untyped-def]
+    from gennai.records.audit import AuditLog
+
+    audit = loaded.config.audit
+    engine = _engine(loaded)
+    return AuditLog(engine, loaded.resolve(audit.checkpoint_dir), audit.checkpoint_every), engine
+
+
+def _when(option: str, value: str | None):  # type: ignore[no-untyped-def]
+    """An ISO date or datetime from the command line; without an offset it is local time."""
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _fail(
+            f"{option}: not an ISO date or date-time: {value!r} (e.g. 2026-11-01 or 2026-11-01T09:00:00+09:00)"
+        ) from None
+    return parsed.astimezone() if parsed.tzinfo is None else parsed
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOption = None) -> None:
+    """Walk the whole hash chain and compare it with the checkpoints; exit 1 if broken."""
+    loaded = _load(config)
+    log, engine = _audit_log(loaded)
+    try:
+        result = log.verify()
+    finally:
+        engine.dispose()
+    if result.ok:
+        print(f"OK: {result.entries} entries, chain intact")
+        return
+    print(result.problem)
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    config: ConfigOption = None,
+    since: Annotated[str | None, typer.Option("--since", help="from this date or date-time (ISO 8601; local time without an offset)")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="before this date or date-time (ISO 8601; local time without an offset)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="JSONL file to write (default: standard output)")] = None,
+) -> None:
+    """Write audit entries as JSONL (hash and prev_hash included, so the export can be re-verified)."""
+    from gennai.records.audit import AuditReadError
+
+    start, end = _when("--since", since), _when("--until", until)
+    if start is not None and end is not None and end <= start:
+        raise _fail("--until must be after --since")
+    loaded = _load(config)
+    log, engine = _audit_log(loaded)
+    try:
+        if output is None:
+            if hasattr(sys.stdout, "reconfigure"):
+                sys.stdout.reconfigure(encoding="utf-8")
+            count = log.export(sys.stdout, start, end)
+            sys.stdout.flush()
+        else:
+            try:
+                with output.open("w", encoding="utf-8", newline="\n") as out:
+                    count = log.export(out, start, end)
+            except OSError as exc:
+                raise _fail(f"{output}: cannot write: {exc.strerror or exc}") from None
+    except AuditReadError as exc:
+        raise _fail(f"{exc} (run `gennai audit verify`)", 1) from None
+    finally:
+        engine.dispose()
+    errors.print(f"exported {count} entries" + (f" to {output}" if output is not None else ""), highlight=False)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(config: ConfigOption = None) -> None:
+    """Append the head of the chain (seq and hash) to the checkpoint file now."""
+    loaded = _load(config)
+    log, engine = _audit_log(loaded)
+    try:
+        point = log.checkpoint()
+    except OSError as exc:
+        raise _fail(f"{log.checkpoint_dir}: cannot write checkpoint: {exc.strerror or exc}") from None
+    finally:
+        engine.dispose()
+    if point is None:
+        print("no audit entries yet; nothing to checkpoint")
+        return
+    print(f"checkpoint: entry {point.seq}, hash {point.hash} → {log.checkpoint_path}")
+
+
+content_app = typer.Typer(
+    help="Conversation content at rest: master-key and data-key rotation, retention.", no_args_is_help=True
+)
+app.add_typer(content_app, name="content")
+
+
+def _content_keys(loaded: LoadedConfig):  # type: ignore[no-untyped-def]
+    from gennai.conversations.keys import ContentKeyError, load_master_keys
+
+    try:
+        return load_master_keys(loaded)
+    except ContentKeyError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _content_error(exc: Exception) -> typer.Exit:
+    from gennai.conversations.keys import ContentKeyError
+
+    if isinstance(exc, ContentKeyError):
+        return _fail(str(exc))
+    return _fail(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
+@content_app.command("rotate-master-key")
+def content_rotate_master_key(config: ConfigOption = None) -> None:
+    """Append a new master key to the key file and re-wrap every data key with it."""
+    from gennai.conversations.keys import append_master_key, data_key_master_ids, rewrap_data_keys
+
+    loaded = _load(config)
+    content = loaded.config.content
+    if content.master_key_env:
+        raise _fail(
+            f"the master keys come from the environment variable {content.master_key_env}, which gennai cannot change: "
+            f"add a new key (`openssl rand -base64 32`) as its last line, restart gennai with it, "
+            f"run `gennai content rewrap`, then remove the old line"
+        )
+    keys = _content_keys(loaded)
+    assert keys.file is not None
+    engine = _engine(loaded)
+    try:
+        try:
+            missing = sorted(set(data_key_master_ids(engine)) - set(keys.ids))
+        except Exception as exc:  # noqa: BLE001
+            raise _content_error(exc) from None
+        if missing:
+            raise _fail(
+                f"data keys are wrapped by master key(s) {', '.join(missing)}, which are not in {keys.file}; "
+                "put them back before rotating"
+            )
+        try:
+            new = append_master_key(keys.file)
+        except Exception as exc:  # noqa: BLE001
+            raise _content_error(exc) from None
+        try:
+            result = rewrap_data_keys(engine, keys.reloaded())
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(
+                f"master key {new.id} was added to {keys.file}, but re-wrapping the data keys failed "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                "fix that and run `gennai content rewrap`"
+            ) from None
+    finally:
+        engine.dispose()
+    print(f"added master key {new.id} to {keys.file} (now the current key)")
+    print(f"re-wrapped {result.rewrapped} of {result.total} data key(s) under master key {new.id}")
+    print(f"the older key line(s) ({', '.join(keys.ids)}) may now be removed from {keys.file}")
+
+
+@content_app.command("rewrap")
+def content_rewrap(config: ConfigOption = None) -> None:
+    """Re-wrap every data key under the current (last) master key; content is not re-encrypted."""
+    from gennai.conversations.keys import rewrap_data_keys
+
+    loaded = _load(config)
+    keys = _content_keys(loaded)
+    engine = _engine(loaded)
+    try:
+        result = rewrap_data_keys(engine, keys)
+    except Exception as exc:  # noqa: BLE001
+        raise _content_error(exc) from None
+    finally:
+        engine.dispose()
+    print(f"re-wrapped {result.rewrapped} of {result.total} data key(s) under master key {result.master_key_id}")
+
+
+@content_app.command("rotate-data-key")
+def content_rotate_data_key(config: ConfigOption = None) -> None:
+    """Retire the current data key and create a new one for new content."""
+    from gennai.conversations.keys import rotate_data_key
+
+    loaded = _load(config)
+    keys = _content_keys(loaded)
+    engine = _engine(loaded)
+    try:
+        data_key_id, retired = rotate_data_key(engine, keys)
+    except Exception as exc:  # noqa: BLE001
+        raise _content_error(exc) from None
+    finally:
+        engine.dispose()
+    print(f"new data key {data_key_id} (wrapped by master key {keys.current.id}); running servers use it within a minute")
+    print(f"retired {retired} data key(s): they still decrypt their conversations, which move to the new key with their next message")
+
+
+@content_app.command("purge")
+def content_purge(config: ConfigOption = None) -> None:
+    """Delete the conversations past their team's retention period now (what the scheduled job does)."""
+    from gennai.conversations.store import purge_expired
+
+    loaded = _load(config)
+    engine = _engine(loaded)
+    try:
+        deleted = purge_expired(engine)
+    except Exception as exc:  # noqa: BLE001
+        raise _content_error(exc) from None
+    finally:
+        engine.dispose()
+    print(f"deleted {deleted} expired conversation(s)")
+
+
+from gennai.cli_teams import teams_app  # noqa: E402 - it uses the helpers above
+
+app.add_typer(teams_app, name="teams")
+
+
+users_app = typer.Typer(help="Local accounts that sign in with a password: create, set-password, unlock.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from the first line of standard input (no prompt)")
+]
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        if not password:
+            raise _fail("no password on standard input")
+        return password
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="the sign-in name")],
+    config: ConfigOption = None,
+    display_name: Annotated[str | None, typer.Option("--display-name", help="name shown in the interface (default: the user name)")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="e-mail address")] = None,
+    system_admin: Annotated[bool, typer.Option("--system-admin", help="a system administrator")] = False,
+    password_stdin: PasswordStdinOption = False,
+) -> None:
+    """Create a local user with a password (asked twice, not echoed)."""
+    from gennai.accounts.passwords import PasswordRejected, create_local_user
+
+    loaded = _load(config)
+    password = _read_password(password_stdin)
+    engine = _engine(loaded)
+    try:
+        user = create_local_user(
+            engine, username, password, display_name=display_name, email=email, system_admin=system_admin,
+            min_length=loaded.config.auth.password_min_length,
+        )
+    except PasswordRejected as exc:
+        raise _fail(exc.message) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    console.print(f"created user {user.username}" + (" (system administrator)" if system_admin else ""))
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="the sign-in name")],
+    config: ConfigOption = None,
+    password_stdin: PasswordStdinOption = False,
+) -> None:
+    """Set a user's password; clears any lockout and signs the user out everywhere."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from gennai.accounts.passwords import PasswordRejected, set_password
+    from gennai.accounts.sessions import SessionStore
+    from gennai.store.tables import User
+
+    loaded = _load(config)
+    engine = _engine(loaded)
+    try:
+        with Session(engine) as session:
+            user_id = session.scalars(select(User.id).where(User.username == username)).first()
+        if user_id is None:
+            raise _fail(f"no user '{username}'")
+        password = _read_password(password_stdin)
+        try:
+            set_password(engine, user_id, password, min_length=loaded.config.auth.password_min_length)
+        except PasswordRejected as exc:
+            raise _fail(exc.message) from None
+        ended = SessionStore(engine, loaded.config.auth).revoke_all(user_id)
+    finally:
+        engine.dispose()
+    console.print(f"password set for {username}; {ended} session(s) signed out")
+
+
+@users_app.command("unlock")
+def users_unlock(
+    username: Annotated[str, typer.Argument(help="the sign-in name")],
+    config: ConfigOption = None,
+) -> None:
+    """Lift a lockout after failed sign-ins (the failure count starts again from zero)."""
+    from gennai.accounts.signin import unlock_user
+
+    loaded = _load(config)
+    engine = _engine(loaded)
+    try:
+        done = unlock_user(engine, username)
+    finally:
+        engine.dispose()
+    if not done:
+        raise _fail(f"no user '{username}'")
+    console.print(f"unlocked {username}")
 
 
 def main() -> None:

@@ -290,6 +290,37 @@ class PolicyConfig(_Strict):
         return {1: self.hosting_class_1, 2: self.hosting_class_2}.get(klass, self.hosting_class_3)
 
 
+class TeamPolicyConfig(_Strict):
+    """A team's overrides of the deployment's policy, stored with the team and edited by its
+    admins. Unset fields follow the deployment. Nothing here can clear a model for more than
+    its clearance or a hosting the deployment does not allow for a class: those stay
+    deployment rules."""
+
+    on_not_cleared: Literal["block", "reroute"] | None = None
+    pseudonymise: bool | None = None
+    # The team's dictionary for the default detector (project code names, internal terms).
+    terms: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=5000)] = Field(default_factory=list)
+    patterns: Annotated[list[str], Field(max_length=500)] = Field(default_factory=list)
+    custom_class: Clearance = 2
+    # Routing rules tried before the deployment's rules (their `teams` condition is ignored).
+    rules: Annotated[list[RoutingRule], Field(max_length=100)] = Field(default_factory=list)
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        # Team admins write these and they run on every request of the team: short, and no
+        # nested repetition (the classic catastrophic-backtracking shape).
+        for pattern in value:
+            if len(pattern) > 200:
+                raise ValueError(f"pattern {pattern[:40]!r}… is longer than 200 characters")
+            if _NESTED_REPEAT.search(pattern):
+                raise ValueError(f"pattern {pattern!r} repeats a repetition (e.g. (a+)+), which can take exponential time")
+        return PolicyConfig._patterns_compile(value)
+
+
+_NESTED_REPEAT = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
+
+
 class GennaiConfig(_Strict):
     data_dir: str = "data"
     server: ServerConfig = Field(default_factory=ServerConfig)

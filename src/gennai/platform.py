@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine, text
 
 from gennai.accounts.keys import KeyVerifier, read_key_secret
+from gennai.accounts.signin import AuthServices
 from gennai.config import LoadedConfig, PolicyConfig
 from gennai.gateway.dispatch import Dispatcher
 from gennai.gateway.registry import ModelRegistry
@@ -16,6 +17,12 @@ from gennai.policy.conversations import ConversationClasses
 from gennai.gateway.errors import Forbidden
 from gennai.policy.decision import Decision, Policy, PolicyRequest
 from gennai.policy.detection import CustomRules, Detector, default_detector, load_detector
+from gennai.accounts.teams import Teams
+from gennai.accounts.users import Users
+from gennai.policy.teams import TeamPolicies
+from gennai.records.audit import AuditLog
+from gennai.accounts.quotas import QuotaService, Reservation, build_quota_service
+from gennai.conversations import ConversationStore, RetentionJob, ensure_master_key_file, load_master_keys
 from gennai.records.usage import UsageWriter
 from gennai.store.database import create_database_engine, migrate
 
@@ -38,11 +45,20 @@ class Platform:
     loaded: LoadedConfig
     engine: Engine
     keys: KeyVerifier
+    auth: AuthServices
     registry: ModelRegistry
     policy: Policy
     conversations: ConversationClasses
     dispatcher: Dispatcher
     usage: UsageWriter
+    teams: Teams
+    users: Users
+    team_policies: TeamPolicies
+    audit: AuditLog
+    content: ConversationStore
+    retention: RetentionJob
+    quotas: QuotaService
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
     def build(cls, loaded: LoadedConfig) -> Platform:
@@ -54,10 +70,21 @@ class Platform:
             security.key_secret_env,
         )
         registry = ModelRegistry.from_config(config.models, config.gateway, loaded.base_dir)
+        audit = AuditLog(
+            engine,
+            loaded.resolve(config.audit.checkpoint_dir) if config.audit.checkpoint_dir else None,
+            config.audit.checkpoint_every,
+        )
+        if config.content.master_key_file and not config.content.master_key_env:
+            # A deployment with no stored content yet gets its first master key here.
+            if ensure_master_key_file(loaded.resolve(config.content.master_key_file)):
+                log.warning("created the content master key %s", loaded.resolve(config.content.master_key_file))
+        content = ConversationStore(engine, load_master_keys(loaded), audit=audit.append)
         return cls(
             loaded=loaded,
             engine=engine,
             keys=KeyVerifier(engine, secret, ttl_s=security.key_cache_ttl_s),
+            auth=AuthServices.build(engine, config.auth, secret, loaded.resolve, audit=audit.append),
             registry=registry,
             policy=Policy(registry, config.policy, detect=build_detector(config.policy).detect),
             conversations=ConversationClasses(engine),
@@ -68,6 +95,13 @@ class Platform:
                 flush_interval_s=config.records.flush_interval_s,
                 batch_size=config.records.batch_size,
             ),
+            teams=Teams(engine),
+            users=Users(engine),
+            team_policies=TeamPolicies(engine, config.policy, ttl_s=security.key_cache_ttl_s),
+            audit=audit,
+            content=content,
+            retention=RetentionJob(content, config.content.purge_interval_s),
+            quotas=build_quota_service(config.quotas, engine),
         )
 
     async def admit(self, request: PolicyRequest, owner: str, conversation_id: str | None) -> Decision:
@@ -93,12 +127,36 @@ class Platform:
             await asyncio.to_thread(self.conversations.raise_to, owner, conversation_id, seen)
         return decision
 
+    def settle_soon(self, reservation: Reservation, tokens: int, cost_yen: float) -> None:
+        """Settle a quota reservation with the real usage, in the background (the response
+        is already on its way); kept referenced until done, never cancelled by the client."""
+        task = asyncio.get_running_loop().create_task(self.quotas.settle(reservation, tokens, cost_yen))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def audit_soon(self, action: str, **fields: object) -> None:
+        """Append to the audit trail off the event loop without waiting (request paths:
+        policy blocks and reroutes). A failure is logged, never raised into the request."""
+
+        def write() -> None:
+            try:
+                self.audit.append(action, **fields)  # type: ignore[arg-type]
+            except Exception:  # noqa: BLE001
+                log.exception("could not write the audit entry %s", action)
+
+        asyncio.get_running_loop().run_in_executor(None, write)
+
     async def start(self) -> None:
         migrate(self.engine)
         self.usage.start()
         await self.registry.start()
+        await self.retention.start()
 
     async def stop(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.quotas.aclose()
+        await self.retention.stop()
         await self.registry.close()
         self.usage.close()
         self.engine.dispose()

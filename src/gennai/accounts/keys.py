@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from gennai.store.tables import ApiKey, User
+from gennai.store.tables import COMMON_TEAM_ID, ApiKey, Membership, User
 
 KEY_PREFIX = "gnk_"
 _ALPHABET = string.ascii_letters + string.digits
@@ -94,6 +94,8 @@ def create_key(
     admin: bool = False,
     scopes: tuple[str, ...] = ("chat", "apps"),
     expires_at: datetime | None = None,
+    team_id: str | None = None,
+    user_id: str | None = None,
 ) -> CreatedKey:
     """Create a key (and its user if new); the plain key is returned once and never stored."""
     name = name.strip()
@@ -106,7 +108,12 @@ def create_key(
     key = generate_key()
     with Session(engine, expire_on_commit=False) as session, session.begin():
         username = username or name
-        user = session.scalars(select(User).where(User.username == username)).first()
+        if user_id is not None:
+            user = session.get(User, user_id)
+            if user is None:
+                raise ValueError("no such user")
+        else:
+            user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
             user = User(
                 id=str(uuid.uuid4()),
@@ -129,7 +136,7 @@ def create_key(
             prefix=key[:10],
             name=name,
             user_id=user.id,
-            team_id=None,
+            team_id=team_id,
             scopes=list(scopes),
             created_at=now,
             expires_at=expires_at,
@@ -200,6 +207,21 @@ class KeyVerifier:
         self._cache[key] = _CacheEntry(principal, now + ttl)
         return principal
 
+    def forget(self, *, key_id: str | None = None, user_id: str | None = None, team_id: str | None = None) -> None:
+        """Drop cached principals matching every given field, so that an admin change made
+        in this worker (revocation, removal from a team, a disabled user) applies at once;
+        other workers follow within `ttl_s`."""
+        for raw, entry in list(self._cache.items()):
+            p = entry.principal
+            if p is None:
+                continue
+            if (
+                (key_id is None or p.key_id == key_id)
+                and (user_id is None or p.user_id == user_id)
+                and (team_id is None or p.team_id == team_id)
+            ):
+                self._cache.pop(raw, None)
+
     def _load(self, digest: str) -> Principal | None:
         with Session(self.engine) as session:
             row = session.execute(
@@ -215,6 +237,11 @@ class KeyVerifier:
             return None
         if user is not None and user.disabled:
             return None
+        if key.team_id is not None and key.team_id != COMMON_TEAM_ID and user is not None and user.kind == "person":
+            with Session(self.engine) as session:  # a person's key works for a team only while they belong to it
+                member = session.get(Membership, (key.team_id, user.id))
+            if member is None:
+                return None
         return Principal(
             key_id=key.id,
             key_name=key.name,
@@ -227,3 +254,92 @@ class KeyVerifier:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyView:
+    """What may be shown about a key (never its hash)."""
+
+    id: str
+    name: str
+    prefix: str
+    user_id: str | None
+    username: str | None
+    team_id: str | None
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "user_id": self.user_id,
+            "username": self.username,
+            "team_id": self.team_id,
+            "kind": "service" if self.user_id is None else "personal",
+            "scopes": list(self.scopes),
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def key_views(engine: Engine, *, team_id: str | None = None, user_id: str | None = None) -> list[KeyView]:
+    """Keys of one team (service keys and members' keys for it) or of one user."""
+    query = select(ApiKey, User.username).join(User, ApiKey.user_id == User.id, isouter=True).order_by(ApiKey.created_at)
+    if team_id is not None:
+        query = query.where(ApiKey.team_id == team_id)
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
+    with Session(engine) as session:
+        return [
+            KeyView(
+                k.id, k.name, k.prefix, k.user_id, username, k.team_id, tuple(k.scopes or ()),
+                _aware(k.created_at), _aware(k.expires_at) if k.expires_at else None, _aware(k.revoked_at) if k.revoked_at else None,
+            )
+            for k, username in session.execute(query)
+        ]
+
+
+def create_service_key(
+    engine: Engine,
+    secret: bytes,
+    *,
+    team_id: str,
+    name: str,
+    scopes: tuple[str, ...] = ("chat", "apps"),
+    expires_at: datetime | None = None,
+) -> CreatedKey:
+    """A team's service key: it belongs to the team, not to a person."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValueError("a key needs a name of 1-200 characters")
+    unknown = set(scopes) - {"chat", "apps"}
+    if unknown:
+        raise ValueError(f"service keys may have the chat and apps scopes only, not: {', '.join(sorted(unknown))}")
+    key = generate_key()
+    record = ApiKey(
+        id=str(uuid.uuid4()), key_hash=hash_key(secret, key), prefix=key[:10], name=name, user_id=None,
+        team_id=team_id, scopes=list(scopes), created_at=datetime.now(UTC), expires_at=expires_at, revoked_at=None,
+    )
+    record_id, prefix = record.id, record.prefix
+    with Session(engine) as session, session.begin():
+        session.add(record)
+    return CreatedKey(key=key, record_id=record_id, prefix=prefix)
+
+
+def revoke_key_where(engine: Engine, key_id: str, *, team_id: str | None = None, user_id: str | None = None) -> bool:
+    """Revoke a key only if it belongs to the given team or user (no cross-team revocation)."""
+    with Session(engine) as session, session.begin():
+        record = session.get(ApiKey, key_id)
+        if record is None or record.revoked_at is not None:
+            return False
+        if team_id is not None and record.team_id != team_id:
+            return False
+        if user_id is not None and record.user_id != user_id:
+            return False
+        record.revoked_at = datetime.now(UTC)
+        return True

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gennai.api import health, openai_routes
+from gennai.api import admin_routes, health, openai_routes
+from gennai.api import auth_routes
 from gennai.api.errors import gateway_error_handler, json_response, unexpected_error_handler
 from gennai.gateway.errors import GatewayError
 from gennai.platform import Platform
@@ -74,7 +75,7 @@ def create_app(platform: Platform) -> GennaiApp:
             await platform.stop()
 
     app = Starlette(
-        routes=[*openai_routes.routes, *health.routes],
+        routes=[*openai_routes.routes, *health.routes, *auth_routes.routes, *admin_routes.routes],
         lifespan=lifespan,
         exception_handlers={
             GatewayError: gateway_error_handler,

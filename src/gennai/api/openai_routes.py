@@ -35,8 +35,10 @@ from gennai.gateway.errors import (
     UpstreamError,
 )
 from gennai.gateway.providers.base import RawEvents
+from gennai.accounts.quotas import Reservation
 from gennai.platform import Platform
-from gennai.policy.decision import Decision, PolicyRequest, parse_declared_class
+from gennai.policy.decision import Decision, PolicyRequest, TeamPolicy, parse_declared_class
+from gennai.store.tables import COMMON_TEAM_ID
 from gennai.policy.content import RequestContent, chat_content, embeddings_content
 from gennai.policy.pseudonymise import ChunkRestorer, PlaceholderTable, pseudonymise_request, restore_completion
 from gennai.records.usage import UsageEntry, now_utc
@@ -103,6 +105,7 @@ class _Call:
         "recorded",
         "decision",
         "placeholders",
+        "reservation",
     )
 
     def __init__(self, platform: Platform, endpoint: str, streamed: bool = False) -> None:
@@ -116,6 +119,7 @@ class _Call:
         self.recorded = False
         self.decision: Decision | None = None
         self.placeholders: PlaceholderTable | None = None
+        self.reservation: Reservation | None = None
 
     def record(self, status: str, http_status: int, error: GatewayError | None = None, detail: str | None = None) -> None:
         if self.recorded:
@@ -128,6 +132,9 @@ class _Call:
         if model is not None:
             cost = (outcome.tokens_in * model.config.price_in + outcome.tokens_out * model.config.price_out) / 1_000_000
         principal = self.principal
+        if self.reservation is not None:
+            self.platform.settle_soon(self.reservation, outcome.tokens_in + outcome.tokens_out, cost)
+        policy = self._policy_fields(error)
         self.platform.usage.add(
             UsageEntry(
                 request_id=self.request_id,
@@ -137,6 +144,7 @@ class _Call:
                 http_status=http_status,
                 api_key_id=principal.key_id if principal else None,
                 user_id=principal.user_id if principal else None,
+                team_id=(principal.team_id or COMMON_TEAM_ID) if principal else None,
                 model_id=model.id if model else None,
                 provider=model.config.provider if model else None,
                 streamed=self.streamed,
@@ -148,9 +156,22 @@ class _Call:
                 cost_yen=cost,
                 attempts=max(1, len(outcome.attempts)),
                 detail=detail or (error.message[:500] if error else None),
-                **self._policy_fields(error),
+                **policy,
             )
         )
+        action = policy.get("policy_action")
+        if action in ("blocked", "rerouted", "pseudonymised"):
+            self.platform.audit_soon(
+                f"policy.{action}",
+                outcome="denied" if action == "blocked" else "ok",
+                actor_user_id=principal.user_id if principal else None,
+                actor_key_id=principal.key_id if principal else None,
+                team_id=(principal.team_id or COMMON_TEAM_ID) if principal else None,
+                target_type="request",
+                target_id=self.request_id,
+                detail={k: policy.get(k) for k in ("effective_class", "policy_rule", "findings") if policy.get(k) is not None}
+                | ({"model": model.id} if model is not None else {}),
+            )
 
     def _policy_fields(self, error: GatewayError | None) -> dict[str, Any]:
         """What the policy decided (or why it blocked), without any of the values found."""
@@ -211,22 +232,28 @@ async def _serve(
             parse_declared_class(request.headers.get("x-gennai-classification")),
             parse_declared_class(options.classification, param="gennai.classification"),
         )
+        team_policy = await _team_policy(platform, call.principal.team_id)
+        policy_request = PolicyRequest(
+            model=parsed.model,
+            texts=content.texts,
+            declared_class=declared,
+            capabilities=content.capabilities,
+            task=options.task,
+            app=options.app,
+            attachment_classes=content.attachment_classes,
+            team=team_policy.name if team_policy is not None else None,
+            team_policy=team_policy,
+        )
         decision = await platform.admit(
-            PolicyRequest(
-                model=parsed.model,
-                texts=content.texts,
-                declared_class=declared,
-                capabilities=content.capabilities,
-                task=options.task,
-                app=options.app,
-                attachment_classes=content.attachment_classes,
-            ),
+            policy_request,
             owner=call.principal.user_id or call.principal.key_id,
             conversation_id=options.conversation_id,
         )
         call.decision = decision
+        call.reservation = await _reserve(platform, call.principal, decision, parsed, content)
         if decision.action == "pseudonymised":
-            call.placeholders = pseudonymise_request(data, platform.policy.detect, decision.effective_class)
+            detect = platform.policy.detector_for(policy_request)
+            call.placeholders = pseudonymise_request(data, detect, decision.effective_class)
         watch = DisconnectWatch(request.receive)
         result = await work(call, parsed, data, decision, watch)
         if isinstance(result, EventStreamResponse):
@@ -249,6 +276,33 @@ async def _serve(
             watch.stop()
     call.record("ok", 200)
     return json_response(result, headers=call.headers())
+
+
+async def _reserve(
+    platform: Platform, principal: Principal, decision: Decision, parsed: Any, content: RequestContent
+) -> Reservation | None:
+    """Count the request against the user's and the team's limits before any model sees it
+    (429 or 503 otherwise); settled with the real usage when the call ends."""
+    subjects = await platform.quotas.subjects(principal.user_id, principal.team_id or COMMON_TEAM_ID)
+    if not any(subject.limits.any for subject in subjects):
+        return None
+    chars = sum(map(len, content.texts))
+    tokens_in = chars // 2 + 1  # generous for Japanese; settled with the real count
+    tokens_out = 0 if "embeddings" in content.capabilities else (
+        getattr(parsed, "max_completion_tokens", None) or getattr(parsed, "max_tokens", None) or 1024
+    )
+    model = platform.registry.get(decision.candidates[0])
+    cost = 0.0
+    if model is not None:
+        cost = (tokens_in * model.config.price_in + tokens_out * model.config.price_out) / 1_000_000
+    return await platform.quotas.reserve(subjects, tokens_in + tokens_out, cost)
+
+
+async def _team_policy(platform: Platform, team_id: str | None) -> TeamPolicy | None:
+    hit, policy = platform.team_policies.cached(team_id)
+    if not hit:
+        policy = await asyncio.to_thread(platform.team_policies.get, team_id)
+    return policy
 
 
 def _options(value: Any) -> GennaiOptions:
@@ -355,10 +409,13 @@ async def _sse(call: _Call, chunks: AsyncIterator[Chunk], include_usage: bool) -
 async def list_models(request: Request) -> Response:
     platform = _platform(request)
     try:
-        await authenticate(request, platform)
+        principal = await authenticate(request, platform)
     except GatewayError as error:
         return error_response(error)
-    return json_response({"object": "list", "data": [model.describe() for model in platform.registry]})
+    team = await _team_policy(platform, principal.team_id)
+    allowed = team.allowed_models if team is not None else None
+    models = [m.describe() for m in platform.registry if allowed is None or m.id in allowed]
+    return json_response({"object": "list", "data": models})
 
 
 async def retrieve_model(request: Request) -> Response:

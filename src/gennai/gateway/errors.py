@@ -48,6 +48,18 @@ class ModelNotFound(GatewayError):
     error_type = "not_found_error"
 
 
+class NotFound(GatewayError):
+    status = 404
+    error_type = "not_found_error"
+
+
+class Conflict(GatewayError):
+    """The request is valid but contradicts what is stored (a name taken, the last admin)."""
+
+    status = 409
+    error_type = "conflict_error"
+
+
 class PayloadTooLarge(GatewayError):
     status = 413
     error_type = "invalid_request_error"

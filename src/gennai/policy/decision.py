@@ -63,6 +63,26 @@ Detect = Callable[[str], DetectionResult]
 
 
 @dataclass(frozen=True, slots=True)
+class TeamPolicy:
+    """What a team adds to the deployment's policy (built from the team's stored settings).
+
+    It can narrow (allowed models, a higher default class, its own dictionary) and choose
+    between the deployment's behaviours (block or reroute, pseudonymise), never widen a
+    model's clearance or the hostings allowed per class."""
+
+    name: str
+    default_class: int = 1
+    # Model ids the team may use; None: every model of the deployment.
+    allowed_models: frozenset[str] | None = None
+    on_not_cleared: str | None = None
+    pseudonymise: bool | None = None
+    # Tried before the deployment's rules.
+    rules: tuple[RoutingRule, ...] = ()
+    # The detector with the team's dictionary (None: the deployment's).
+    detect: Detect | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyRequest:
     """What the policy needs to know about one request; never stored as such."""
 
@@ -80,6 +100,7 @@ class PolicyRequest:
     attachment_classes: tuple[tuple[str, int], ...] = ()
     # The minimum class the app declares for everything it handles.
     app_class: int = 1
+    team_policy: TeamPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +170,25 @@ class Policy:
         self.config = config or PolicyConfig()
         self.detect = detect
 
+    def detector_for(self, request: PolicyRequest) -> Detect | None:
+        """The detector for this request: the team's (with its dictionary) or the deployment's."""
+        team = request.team_policy
+        return team.detect if team is not None and team.detect is not None else self.detect
+
     def decide(self, request: PolicyRequest) -> Decision:
         effective, residual, reasons, findings, previews = self._classify(request)
         if request.model == AUTO:
             return self._route(request, effective, reasons, findings, action="routed")
         model = self.registry.get(request.model)
-        if model is None:
+        team = request.team_policy
+        if model is None or (team is not None and team.allowed_models is not None and model.id not in team.allowed_models):
+            if model is not None:
+                raise _blocked(Forbidden(
+                    f"モデル '{request.model}' はチーム「{team.name}」では使えません / "  # type: ignore[union-attr]
+                    f"The model '{request.model}' is not enabled for your team",
+                    param="model",
+                    code="model_not_allowed_for_team",
+                ), effective, findings)
             raise ModelNotFound(
                 f"モデル '{request.model}' はありません / The model '{request.model}' does not exist",
                 param="model",
@@ -169,29 +203,42 @@ class Policy:
                 code="unsupported_capability",
             )
         if not cleared(model, effective, self.config):
-            if self.config.pseudonymise and cleared(model, residual, self.config):
-                candidates = self._with_fallbacks(model, residual, request.capabilities)
+            pseudonymise = self.config.pseudonymise if team is None or team.pseudonymise is None else team.pseudonymise
+            if pseudonymise and cleared(model, residual, self.config):
+                candidates = self._with_fallbacks(model, residual, request)
                 return Decision(residual, candidates, reasons, "pseudonymised", None, request.model, findings, effective)
-            if self.config.on_not_cleared == "reroute":
+            on_not_cleared = self.config.on_not_cleared if team is None or team.on_not_cleared is None else team.on_not_cleared
+            if on_not_cleared == "reroute":
                 return self._route(request, effective, reasons, findings, action="rerouted")
-            raise self._refusal(model, effective, request.capabilities, findings, previews, reasons)
-        candidates = self._with_fallbacks(model, effective, request.capabilities)
+            raise self._refusal(model, effective, request, findings, previews, reasons)
+        candidates = self._with_fallbacks(model, effective, request)
         return Decision(effective, candidates, reasons, "allowed", None, request.model, findings)
 
-    def _with_fallbacks(self, model: RegisteredModel, effective: int, capabilities: tuple[str, ...]) -> list[str]:
+    def _with_fallbacks(self, model: RegisteredModel, effective: int, request: PolicyRequest) -> list[str]:
         candidates = [model.id]
         for other_id in model.config.fallback:
             other = self.registry.get(other_id)
-            if other is not None and cleared(other, effective, self.config) and serves(other, capabilities):
+            if other is not None and self._eligible(other, effective, request):
                 candidates.append(other_id)
         return candidates
+
+    def _eligible(self, model: RegisteredModel, effective: int, request: PolicyRequest) -> bool:
+        team = request.team_policy
+        return (
+            cleared(model, effective, self.config)
+            and serves(model, request.capabilities)
+            and (team is None or team.allowed_models is None or model.id in team.allowed_models)
+        )
 
     # -- classification ----------------------------------------------------------------
     def _classify(self, request: PolicyRequest) -> tuple[int, int, tuple[str, ...], dict[str, int], list[str]]:
         """(effective class, residual class once personal items are replaced, reasons,
         kinds found, masked previews)."""
+        team = request.team_policy
         floors = [request.declared_class, request.history_class, request.app_class]
         floors.extend(klass for _, klass in request.attachment_classes)
+        if team is not None:
+            floors.append(team.default_class)
         effective = residual = max(floors)
         reasons = [f"申告 {CLASS_NAMES[request.declared_class]} / declared {request.declared_class}"] if request.declared_class > 1 else []
         if request.history_class > 1:
@@ -205,13 +252,18 @@ class Policy:
             reasons.append(
                 f"アプリ「{request.app}」は{CLASS_NAMES[request.app_class]}以上を扱う / the app's minimum class is {request.app_class}"
             )
+        if team is not None and team.default_class > 1:
+            reasons.append(
+                f"チーム「{team.name}」の既定は{CLASS_NAMES[team.default_class]} / the team's default class is {team.default_class}"
+            )
         counts: Counter[str] = Counter()
         previews: list[str] = []
-        if self.detect is not None:
+        detect = self.detector_for(request)
+        if detect is not None:
             for text in request.texts:
                 if not text:
                     continue
-                result = self.detect(text)
+                result = detect(text)
                 if result.proposed_class > effective:
                     effective = result.proposed_class
                 residual = max(residual, _unremovable_class(result))
@@ -226,16 +278,16 @@ class Policy:
     def _route(
         self, request: PolicyRequest, effective: int, reasons: tuple[str, ...], findings: dict[str, int], *, action: str
     ) -> Decision:
-        for rule in self.config.rules:
-            if not _matches(rule, request, effective):
+        team = request.team_policy
+        team_rules = team.rules if team is not None else ()
+        for rule in (*team_rules, *self.config.rules):
+            if not _matches(rule, request, effective, ignore_teams=rule in team_rules):
                 continue
-            eligible = [
-                m.id for m in self._models(rule.models) if cleared(m, effective, self.config) and serves(m, request.capabilities)
-            ]
+            eligible = [m.id for m in self._models(rule.models) if self._eligible(m, effective, request)]
             if eligible:
                 return Decision(effective, eligible, reasons, action, rule.name, request.model, findings)
-        eligible = [m.id for m in _eligible(self.registry, effective, request.capabilities, self.config)]
-        if eligible and not self.config.rules:
+        eligible = [m.id for m in self.registry if self._eligible(m, effective, request)]
+        if eligible and not self.config.rules and not team_rules:
             return Decision(effective, eligible[:1], reasons, action, None, request.model, findings)
         raise _blocked(
             Forbidden(
@@ -258,12 +310,12 @@ class Policy:
         self,
         model: RegisteredModel,
         effective: int,
-        capabilities: tuple[str, ...],
+        request: PolicyRequest,
         findings: dict[str, int],
         previews: list[str],
         reasons: tuple[str, ...],
     ) -> Forbidden:
-        allowed = [m.id for m in _eligible(self.registry, effective, capabilities, self.config)]
+        allowed = [m.id for m in self.registry if self._eligible(m, effective, request)]
         allowed_text = ", ".join(allowed) if allowed else "なし / none"
         found = ""
         if findings:
@@ -299,19 +351,13 @@ def _blocked(error: Forbidden, effective: int, findings: dict[str, int]) -> Forb
     return error
 
 
-def _matches(rule: RoutingRule, request: PolicyRequest, effective: int) -> bool:
+def _matches(rule: RoutingRule, request: PolicyRequest, effective: int, *, ignore_teams: bool = False) -> bool:
     return (
         (rule.classes is None or effective in rule.classes)
         and (rule.tasks is None or request.task in rule.tasks)
-        and (rule.teams is None or request.team in rule.teams)
+        and (ignore_teams or rule.teams is None or request.team in rule.teams)
         and (rule.apps is None or request.app in rule.apps)
     )
-
-
-def _eligible(
-    registry: ModelRegistry, effective_class: int, capabilities: tuple[str, ...], config: PolicyConfig
-) -> Iterable[RegisteredModel]:
-    return (m for m in registry if cleared(m, effective_class, config) and serves(m, capabilities))
 
 
 def decide(
