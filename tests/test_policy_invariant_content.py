@@ -18,7 +18,7 @@ from gennai.gateway.errors import GatewayError, PolicyViolation
 from gennai.gateway.providers.base import ProbeResult, Provider, chunk
 from gennai.gateway.registry import ModelRegistry, RegisteredModel
 from gennai.gateway.resilience import CircuitBreaker, ConcurrencyLimiter
-from gennai.policy.decision import Policy, PolicyRequest
+from gennai.policy.decision import Policy, PolicyRequest, TeamPolicy
 from gennai.policy.detection import default_detector
 from gennai.policy.pseudonymise import pseudonymise_request
 from gennai.policy.texts import input_texts, message_texts
@@ -48,7 +48,7 @@ class RecordingProvider(Provider):
         self.received = received
 
     def _take(self, body: dict[str, Any]) -> None:
-        self.received.append((self.model.clearance, body))
+        self.received.append((self.model.clearance, {**body, "_model": self.model.id}))
         if self.fails:
             raise_error()
 
@@ -186,6 +186,17 @@ def with_attachments(draw: st.DrawFn) -> dict[str, Any]:
         st.lists(st.tuples(st.sampled_from(SNIPPETS), st.integers(1, 3)), min_size=1, max_size=3)
     )
     scenario["tool_text"] = draw(st.none() | st.sampled_from(SNIPPETS))
+    scenario["app_class"] = draw(st.integers(1, 3))
+    ids = [spec["id"] for spec in scenario["models"]]
+    scenario["team"] = draw(st.none() | st.builds(
+        TeamPolicy,
+        name=st.just("team"),
+        default_class=st.integers(1, 3),
+        allowed_models=st.none() | st.frozensets(st.sampled_from(ids)),
+        on_not_cleared=st.sampled_from([None, "block", "reroute"]),
+        pseudonymise=st.sampled_from([None, True, False]),
+        rules=st.lists(st.builds(RoutingRule, name=st.just("team-rule"), models=st.lists(st.sampled_from(ids), min_size=1)), max_size=2).map(tuple),
+    ))
     for spec in scenario["models"]:
         spec["capabilities"] = ["chat", "embeddings", "tools"]
     return scenario
@@ -194,8 +205,9 @@ def with_attachments(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(with_attachments())
 def test_attachments_and_tool_definitions_stay_within_clearance(scenario: dict[str, Any]) -> None:
-    """Documents attached as file parts (each with a declared class) and tool definitions:
-    read and classified through the same content reader the API uses."""
+    """Documents attached as file parts (each with a declared class), tool definitions and an
+    app's declared minimum class: read and classified through the same content reader the
+    API uses."""
     import base64
 
     from gennai.policy.content import chat_content
@@ -212,14 +224,17 @@ def test_attachments_and_tool_definitions_stay_within_clearance(scenario: dict[s
     if scenario["tool_text"]:
         body["tools"] = [{"type": "function", "function": {"name": "f", "description": scenario["tool_text"]}}]
     content = chat_content(body, max_attachment_chars=10_000)
-    floor = max([scenario["declared"], *(declared for _, declared in scenario["attachments"])])
+    team = scenario["team"]
+    floor = max([scenario["declared"], scenario["app_class"], team.default_class if team else 1,
+                 *(declared for _, declared in scenario["attachments"])])
 
     async def run() -> None:
         try:
             decision = policy.decide(
                 PolicyRequest(
                     scenario["requested"], content.texts, scenario["declared"], content.capabilities,
-                    attachment_classes=content.attachment_classes,
+                    attachment_classes=content.attachment_classes, app="app", app_class=scenario["app_class"],
+                    team="team" if team else None, team_policy=team,
                 )
             )
             if decision.action == "pseudonymised":
@@ -239,6 +254,8 @@ def test_attachments_and_tool_definitions_stay_within_clearance(scenario: dict[s
     event(f"models reached={len(received) > 0}")
     for clearance, sent in received:
         assert floor <= clearance, "a declared attachment class above the model's clearance"
+        if team is not None and team.allowed_models is not None:
+            assert sent["_model"] in team.allowed_models, "a model the team may not use was called"
         assert "file_data" not in str(sent), "a file part reached a model unread"
         for text in message_texts(sent["messages"]) + definition_texts(sent):
             assert DETECT(text).proposed_class <= clearance
