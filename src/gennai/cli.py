@@ -78,6 +78,22 @@ def _secret(loaded: LoadedConfig) -> bytes:
         raise _fail(str(exc)) from None
 
 
+def _record(loaded: LoadedConfig, engine, action: str, **fields: object) -> None:  # type: ignore[no-untyped-def]
+    """An audit entry for a change made from the command line (actor: the OS user)."""
+    import getpass
+
+    from gennai.records.audit import AuditLog
+
+    try:
+        operator = f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        operator = "cli"
+    audit = loaded.config.audit
+    AuditLog(engine, loaded.resolve(audit.checkpoint_dir) if audit.checkpoint_dir else None, audit.checkpoint_every).append(
+        action, actor_name=operator, **fields  # type: ignore[arg-type]
+    )
+
+
 @app.command()
 def init(
     directory: Annotated[Path, typer.Option("--dir", "-d", help="folder for gennai.toml and data/")] = Path("."),
@@ -129,6 +145,8 @@ def keys_create(
     engine = _engine(loaded)
     try:
         created = create_key(engine, _secret(loaded), name=name, username=user, admin=admin)
+        _record(loaded, engine, "key.created", target_type="api_key", target_id=created.record_id,
+                detail={"kind": "personal", "admin": admin})
     except ValueError as exc:
         raise _fail(str(exc)) from None
     finally:
@@ -163,6 +181,8 @@ def keys_revoke(
     loaded = _load(config)
     engine = _engine(loaded)
     done = revoke_key(engine, key.rstrip("…"))
+    if done:
+        _record(loaded, engine, "key.revoked", target_type="api_key", target_id=key.rstrip("…"))
     engine.dispose()
     if not done:
         raise _fail(f"no active key '{key}'")
@@ -594,6 +614,8 @@ def users_create(
             engine, username, password, display_name=display_name, email=email, system_admin=system_admin,
             min_length=loaded.config.auth.password_min_length,
         )
+        _record(loaded, engine, "user.created", target_type="user", target_id=user.id,
+                detail={"system_admin": system_admin, "method": "password"})
     except PasswordRejected as exc:
         raise _fail(exc.message) from None
     except ValueError as exc:
@@ -630,6 +652,7 @@ def users_set_password(
         except PasswordRejected as exc:
             raise _fail(exc.message) from None
         ended = SessionStore(engine, loaded.config.auth).revoke_all(user_id)
+        _record(loaded, engine, "user.password_set", target_type="user", target_id=user_id, detail={"sessions_ended": ended})
     finally:
         engine.dispose()
     console.print(f"password set for {username}; {ended} session(s) signed out")
@@ -647,6 +670,8 @@ def users_unlock(
     engine = _engine(loaded)
     try:
         done = unlock_user(engine, username)
+        if done:
+            _record(loaded, engine, "user.unlocked", target_type="user", target_id=username)
     finally:
         engine.dispose()
     if not done:

@@ -211,6 +211,8 @@ def update_team(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         require(call.actor, "policy.manage", call.team_id)
     team = call.platform.teams.update(call.team_id, body)  # type: ignore[arg-type]
     call.platform.team_policies.forget(team.id)
+    if "retention_days" in body:  # stored conversations follow the new period at once
+        call.platform.content.apply_team_retention(team.id)
     call.audit("team.updated", target_type="team", target_id=team.id, detail={"fields": sorted(body)})
     return team.to_json()
 
