@@ -245,3 +245,25 @@ def test_a_team_quota_answers_429_in_japanese(server: GennaiServer) -> None:
     # another team is not affected
     outsider = person(server, "outsider")
     openai.OpenAI(base_url=server.base_url, api_key=outsider.key, max_retries=0).chat.completions.create(model="domestic", messages=prompt)
+
+
+def test_policy_blocks_and_reroutes_are_audited_without_values(server: GennaiServer) -> None:
+    import time
+
+    boss = person(server, "boss")
+    team = new_team(server, boss)
+    clerk = person(server, "clerk", team_id=team)
+    client = openai.OpenAI(base_url=server.base_url, api_key=clerk.key, max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError):
+        client.chat.completions.create(
+            model="abroad", messages=[{"role": "user", "content": "個人番号 1234 5678 9018 の山田太郎さんの件"}]
+        )
+    deadline = time.monotonic() + 5
+    entries: list[AuditEntry] = []
+    while time.monotonic() < deadline and not entries:
+        with Session(server.platform.engine) as session:
+            entries = list(session.scalars(select(AuditEntry).where(AuditEntry.team_id == team, AuditEntry.action == "policy.blocked")))
+        time.sleep(0.05)
+    assert entries and entries[0].outcome == "denied" and entries[0].actor_user_id == clerk.user_id
+    assert entries[0].detail and entries[0].detail["findings"]["MY_NUMBER"] == 1
+    assert "1234" not in str(entries[0].detail) and "山田" not in str(entries[0].detail)
