@@ -8,9 +8,6 @@ to the dispatcher, answer, and leave exactly one usage record whatever happened.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -24,7 +21,7 @@ from gennai.accounts.keys import Principal
 from gennai.api.errors import error_response, json_response, validation_error
 from gennai.api.schemas import ChatCompletionRequest, EmbeddingRequest, GennaiOptions
 from gennai.api.streaming import DisconnectWatch, EventStreamResponse
-from gennai.gateway.dispatch import Chunk, Outcome
+from gennai.gateway.dispatch import Chunk
 from gennai.gateway.errors import (
     Forbidden,
     GatewayError,
@@ -35,18 +32,13 @@ from gennai.gateway.errors import (
     UpstreamError,
 )
 from gennai.gateway.providers.base import RawEvents
-from gennai.accounts.quotas import Reservation
+from gennai.gateway.calls import ModelCall, team_policy_for
 from gennai.platform import Platform
-from gennai.policy.decision import Decision, PolicyRequest, TeamPolicy, parse_declared_class
-from gennai.store.tables import COMMON_TEAM_ID
 from gennai.policy.content import RequestContent, chat_content, embeddings_content
-from gennai.policy.pseudonymise import ChunkRestorer, PlaceholderTable, pseudonymise_request, restore_completion
-from gennai.records.usage import UsageEntry, now_utc
+from gennai.policy.decision import Decision, parse_declared_class
+from gennai.policy.pseudonymise import ChunkRestorer, restore_completion
 
 _DONE = b"data: [DONE]\n\n"
-# Request ids: a random per-process prefix and a counter (unique, and cheaper than uuid4).
-_ID_PREFIX = os.urandom(6).hex()
-_ID_COUNTER = itertools.count(1)
 CLIENT_CLOSED = 499
 
 
@@ -91,114 +83,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     return data
 
 
-class _Call:
-    """Bookkeeping for one request: timing, outcome and its one usage record."""
-
-    __slots__ = (
-        "platform",
-        "principal",
-        "endpoint",
-        "streamed",
-        "started",
-        "request_id",
-        "outcome",
-        "recorded",
-        "decision",
-        "placeholders",
-        "reservation",
-    )
-
-    def __init__(self, platform: Platform, endpoint: str, streamed: bool = False) -> None:
-        self.platform = platform
-        self.principal: Principal | None = None
-        self.endpoint = endpoint
-        self.streamed = streamed
-        self.started = time.perf_counter()
-        self.request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
-        self.outcome = Outcome()
-        self.recorded = False
-        self.decision: Decision | None = None
-        self.placeholders: PlaceholderTable | None = None
-        self.reservation: Reservation | None = None
-
-    def record(self, status: str, http_status: int, error: GatewayError | None = None, detail: str | None = None) -> None:
-        if self.recorded:
-            return
-        self.recorded = True
-        outcome = self.outcome
-        model = outcome.model
-        now = time.perf_counter()
-        cost = 0.0
-        if model is not None:
-            cost = (outcome.tokens_in * model.config.price_in + outcome.tokens_out * model.config.price_out) / 1_000_000
-        principal = self.principal
-        if self.reservation is not None:
-            self.platform.settle_soon(self.reservation, outcome.tokens_in + outcome.tokens_out, cost)
-        policy = self._policy_fields(error)
-        self.platform.usage.add(
-            UsageEntry(
-                request_id=self.request_id,
-                created_at=now_utc(),
-                endpoint=self.endpoint,
-                status=status,
-                http_status=http_status,
-                api_key_id=principal.key_id if principal else None,
-                user_id=principal.user_id if principal else None,
-                team_id=(principal.team_id or COMMON_TEAM_ID) if principal else None,
-                model_id=model.id if model else None,
-                provider=model.config.provider if model else None,
-                streamed=self.streamed,
-                error_type=(error.code or error.error_type) if error else None,
-                tokens_in=outcome.tokens_in,
-                tokens_out=outcome.tokens_out,
-                latency_ms=(now - self.started) * 1000,
-                ttft_ms=((outcome.first_byte_at - self.started) * 1000) if outcome.first_byte_at else None,
-                cost_yen=cost,
-                attempts=max(1, len(outcome.attempts)),
-                detail=detail or (error.message[:500] if error else None),
-                **policy,
-            )
-        )
-        action = policy.get("policy_action")
-        if action in ("blocked", "rerouted", "pseudonymised"):
-            self.platform.audit_soon(
-                f"policy.{action}",
-                outcome="denied" if action == "blocked" else "ok",
-                actor_user_id=principal.user_id if principal else None,
-                actor_key_id=principal.key_id if principal else None,
-                team_id=(principal.team_id or COMMON_TEAM_ID) if principal else None,
-                target_type="request",
-                target_id=self.request_id,
-                detail={k: policy.get(k) for k in ("effective_class", "policy_rule", "findings") if policy.get(k) is not None}
-                | ({"model": model.id} if model is not None else {}),
-            )
-
-    def _policy_fields(self, error: GatewayError | None) -> dict[str, Any]:
-        """What the policy decided (or why it blocked), without any of the values found."""
-        decision = self.decision
-        if decision is not None:
-            return {
-                "effective_class": decision.effective_class,
-                "policy_action": decision.action,
-                "policy_rule": decision.rule,
-                "findings": decision.findings or None,
-            }
-        blocked = getattr(error, "policy", None)
-        if blocked:
-            return {"policy_action": "blocked", **blocked}
-        return {}
-
-    def headers(self) -> dict[str, str]:
-        headers = {"x-request-id": self.request_id}
-        if self.outcome.model is not None:
-            headers["x-gennai-model"] = self.outcome.model.id
-        if self.decision is not None:
-            headers["x-gennai-classification"] = str(self.decision.effective_class)
-            headers["x-gennai-policy"] = self.decision.header()
-        return headers
-
-
-Work = Callable[[_Call, Any, dict[str, Any], Decision, DisconnectWatch], Awaitable[dict[str, Any] | EventStreamResponse]]
+Work = Callable[[ModelCall, Any, dict[str, Any], Decision, DisconnectWatch], Awaitable[dict[str, Any] | EventStreamResponse]]
 Needs = Callable[[Any, dict[str, Any], Platform], Awaitable[RequestContent]]
 
 
@@ -216,7 +101,7 @@ async def _serve(
     needs, every text, its attachments.
     """
     platform = _platform(request)
-    call = _Call(platform, endpoint)
+    call = ModelCall(platform, endpoint)
     watch: DisconnectWatch | None = None
     try:
         call.principal = await authenticate(request, platform)
@@ -232,28 +117,16 @@ async def _serve(
             parse_declared_class(request.headers.get("x-gennai-classification")),
             parse_declared_class(options.classification, param="gennai.classification"),
         )
-        team_policy = await _team_policy(platform, call.principal.team_id)
-        policy_request = PolicyRequest(
+        decision = await call.admit(
+            data,
+            content,
             model=parsed.model,
-            texts=content.texts,
             declared_class=declared,
-            capabilities=content.capabilities,
             task=options.task,
             app=options.app,
-            attachment_classes=content.attachment_classes,
-            team=team_policy.name if team_policy is not None else None,
-            team_policy=team_policy,
-        )
-        decision = await platform.admit(
-            policy_request,
-            owner=call.principal.user_id or call.principal.key_id,
             conversation_id=options.conversation_id,
+            max_output_tokens=getattr(parsed, "max_completion_tokens", None) or getattr(parsed, "max_tokens", None),
         )
-        call.decision = decision
-        call.reservation = await _reserve(platform, call.principal, decision, parsed, content)
-        if decision.action == "pseudonymised":
-            detect = platform.policy.detector_for(policy_request)
-            call.placeholders = pseudonymise_request(data, detect, decision.effective_class)
         watch = DisconnectWatch(request.receive)
         result = await work(call, parsed, data, decision, watch)
         if isinstance(result, EventStreamResponse):
@@ -276,33 +149,6 @@ async def _serve(
             watch.stop()
     call.record("ok", 200)
     return json_response(result, headers=call.headers())
-
-
-async def _reserve(
-    platform: Platform, principal: Principal, decision: Decision, parsed: Any, content: RequestContent
-) -> Reservation | None:
-    """Count the request against the user's and the team's limits before any model sees it
-    (429 or 503 otherwise); settled with the real usage when the call ends."""
-    subjects = await platform.quotas.subjects(principal.user_id, principal.team_id or COMMON_TEAM_ID)
-    if not any(subject.limits.any for subject in subjects):
-        return None
-    chars = sum(map(len, content.texts))
-    tokens_in = chars // 2 + 1  # generous for Japanese; settled with the real count
-    tokens_out = 0 if "embeddings" in content.capabilities else (
-        getattr(parsed, "max_completion_tokens", None) or getattr(parsed, "max_tokens", None) or 1024
-    )
-    model = platform.registry.get(decision.candidates[0])
-    cost = 0.0
-    if model is not None:
-        cost = (tokens_in * model.config.price_in + tokens_out * model.config.price_out) / 1_000_000
-    return await platform.quotas.reserve(subjects, tokens_in + tokens_out, cost)
-
-
-async def _team_policy(platform: Platform, team_id: str | None) -> TeamPolicy | None:
-    hit, policy = platform.team_policies.cached(team_id)
-    if not hit:
-        policy = await asyncio.to_thread(platform.team_policies.get, team_id)
-    return policy
 
 
 def _options(value: Any) -> GennaiOptions:
@@ -332,7 +178,7 @@ async def _embed_needs(_parsed: EmbeddingRequest, data: dict[str, Any], _platfor
 
 
 async def _chat(
-    call: _Call, parsed: ChatCompletionRequest, data: dict[str, Any], decision: Decision, watch: DisconnectWatch
+    call: ModelCall, parsed: ChatCompletionRequest, data: dict[str, Any], decision: Decision, watch: DisconnectWatch
 ) -> dict[str, Any] | EventStreamResponse:
     dispatcher = call.platform.dispatcher
     if parsed.stream:
@@ -359,7 +205,7 @@ async def _restored(chunks: AsyncIterator[Chunk], restorer: ChunkRestorer) -> As
 
 
 async def _embed(
-    call: _Call, _parsed: EmbeddingRequest, data: dict[str, Any], decision: Decision, _watch: DisconnectWatch
+    call: ModelCall, _parsed: EmbeddingRequest, data: dict[str, Any], decision: Decision, _watch: DisconnectWatch
 ) -> dict[str, Any]:
     return await call.platform.dispatcher.embeddings(decision, data, call.outcome)
 
@@ -372,7 +218,7 @@ async def embeddings(request: Request) -> Response:
     return await _serve(request, "embeddings", EmbeddingRequest, _embed_needs, _embed)
 
 
-async def _sse(call: _Call, chunks: AsyncIterator[Chunk], include_usage: bool) -> AsyncIterator[bytes]:
+async def _sse(call: ModelCall, chunks: AsyncIterator[Chunk], include_usage: bool) -> AsyncIterator[bytes]:
     dumps = orjson.dumps
     try:
         async for item in chunks:
@@ -412,7 +258,7 @@ async def list_models(request: Request) -> Response:
         principal = await authenticate(request, platform)
     except GatewayError as error:
         return error_response(error)
-    team = await _team_policy(platform, principal.team_id)
+    team = await team_policy_for(platform, principal.team_id)
     allowed = team.allowed_models if team is not None else None
     models = [m.describe() for m in platform.registry if allowed is None or m.id in allowed]
     return json_response({"object": "list", "data": models})
