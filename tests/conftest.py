@@ -7,6 +7,8 @@ import pytest
 from tests.support.openai_upstream import OpenAIUpstream
 from tests.support.servers import running_asyncio_server
 
+pytest_plugins = ["tests.support.browser"]  # browser, page, live_gennai, live_page
+
 
 @pytest.fixture(scope="session")
 def openai_upstream() -> Iterator[tuple[OpenAIUpstream, str]]:
