@@ -11,7 +11,8 @@ tune the detector on dev only and report test.  --split fresh scores only the he
 source/60_heldout_fresh.md (ids h-fresh-*), written blind after the detector was frozen; dev and
 test leave it out, all includes it.  --split final scores only source/70_heldout_final.md (ids
 h-final-*), the final held-out set written blind and scored once; dev, test and fresh leave it out,
-all includes it.
+all includes it.  --split blind3 scores only source/80_heldout_blind3.md (ids h-blind3-*), a third
+held-out set written blind and scored once; dev, test, fresh and final leave it out, all includes it.
 
 The corpus is bench/data/classification/corpus.jsonl (rebuild with
 bench/data/classification/build.py).  Presidio runs in its own throw-away venv
@@ -46,6 +47,7 @@ RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
 FRESH_PREFIX = "h-fresh-"  # held-out set written blind after the detector was frozen (--split fresh)
 FINAL_PREFIX = "h-final-"  # final held-out set, written blind and scored once (--split final)
+BLIND3_PREFIX = "h-blind3-"  # third held-out set, written blind and scored once (--split blind3)
 
 TYPES = ("MY_NUMBER", "CORPORATE_NUMBER", "PHONE", "POSTAL_CODE", "EMAIL", "PASSPORT", "DRIVERS_LICENSE",
          "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS", "CUSTOM")
@@ -284,15 +286,19 @@ def split_of(doc_id: str) -> str:
 
 
 def select_split(docs: list[dict], split: str) -> list[dict]:
-    """The documents of one half ("dev", "test"; without the fresh and final sets), the fresh held-out set
-    ("fresh"), the final held-out set ("final") or all of them ("all")."""
+    """The documents of one half ("dev", "test"; without the held-out sets), the fresh held-out set
+    ("fresh"), the final held-out set ("final"), the third blind held-out set ("blind3") or all of them
+    ("all")."""
     if split == "all":
         return docs
     if split == "fresh":
         return [d for d in docs if d["id"].startswith(FRESH_PREFIX)]
     if split == "final":
         return [d for d in docs if d["id"].startswith(FINAL_PREFIX)]
-    return [d for d in docs if not d["id"].startswith((FRESH_PREFIX, FINAL_PREFIX)) and split_of(d["id"]) == split]
+    if split == "blind3":
+        return [d for d in docs if d["id"].startswith(BLIND3_PREFIX)]
+    return [d for d in docs if not d["id"].startswith((FRESH_PREFIX, FINAL_PREFIX, BLIND3_PREFIX))
+            and split_of(d["id"]) == split]
 
 
 def f3(x: float) -> str:
@@ -312,11 +318,12 @@ def main() -> None:
     ap.add_argument("--presidio-docs", type=int, default=None, help="documents for Presidio's accuracy run")
     ap.add_argument("--errors", type=int, default=6, help="error examples printed per type (console only)")
     ap.add_argument("--note", default=None, help="a line of free text added to the report (e.g. what changed)")
-    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "all"), default="all",
+    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "blind3", "all"), default="all",
                     help="which part of the corpus to score: dev (tune on it), test (report only), fresh (the "
                          "h-fresh-* held-out set written blind, report only), final (the h-final-* held-out set "
-                         "written blind, scored once) or all; dev/test split by sha256(id) mod 2 (see "
-                         "split_of()) and exclude the fresh and final sets")
+                         "written blind, scored once), blind3 (the h-blind3-* third held-out set written blind, "
+                         "scored once) or all; dev/test split by sha256(id) mod 2 (see split_of()) and exclude "
+                         "the fresh, final and blind3 sets")
     args = ap.parse_args()
 
     quick = args.quick
@@ -445,7 +452,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
              + (", ".join(f"{k} {v}" for k, v in pversions.items()) if pversions else "Presidio n/a"))
     split = {"all": "", "dev": " (dev half: sha256(id) mod 2 = 0)", "test": " (test half: sha256(id) mod 2 = 1)",
              "fresh": f" (fresh held-out set: ids {FRESH_PREFIX}*)",
-             "final": f" (final held-out set: ids {FINAL_PREFIX}*)"}[getattr(args, "split", "all")]
+             "final": f" (final held-out set: ids {FINAL_PREFIX}*)",
+             "blind3": f" (third blind held-out set: ids {BLIND3_PREFIX}*)"}[getattr(args, "split", "all")]
     L.append(f"- corpus: `bench/data/classification/corpus.jsonl`{split}, {len(docs)} documents, {corpus_chars:,} characters "
              f"(class 1/2/3: {cls[1]}/{cls[2]}/{cls[3]}), {sum(ents.values())} labelled entities; genres: "
              + ", ".join(f"{g} {n}" for g, n in genres.most_common()))
@@ -465,6 +473,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
         L.append("- final held-out set: `source/70_heldout_final.md`, written blind (its author never saw the "
                  "detector's code, its results or the other held-out sets) and scored once, for the final "
                  "measurement; never tuned on")
+    if getattr(args, "split", "all") == "blind3":
+        L.append("- third held-out set written blind; scored once: `source/80_heldout_blind3.md` (its author never "
+                 "saw the detector's code, its results or the other held-out sets); never tuned on")
     if getattr(args, "note", None):
         L.append(f"- note: {args.note}")
     L.append(f"- wall time {elapsed:.0f} s")
@@ -488,7 +499,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
     # ---- summary vs targets
     L.append("### Targets (gennai, " + {"all": "whole corpus", "dev": "dev half", "test": "test half",
                                              "fresh": "fresh held-out set",
-                                             "final": "final held-out set"}[getattr(args, "split", "all")] + ")")
+                                             "final": "final held-out set",
+                                             "blind3": "third blind held-out set"}[getattr(args, "split", "all")]
+             + ")")
     L.append("")
     L.append("| target | gennai | Presidio | verdict |")
     L.append("|---|--:|--:|---|")
