@@ -21,6 +21,7 @@ from gennai.api import auth_routes
 from gennai.api.errors import gateway_error_handler, json_response, unexpected_error_handler
 from gennai.gateway.errors import GatewayError
 from gennai.platform import Platform
+from gennai.web import routes as web_routes
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
@@ -75,7 +76,7 @@ def create_app(platform: Platform) -> GennaiApp:
             await platform.stop()
 
     app = Starlette(
-        routes=[*openai_routes.routes, *health.routes, *auth_routes.routes, *admin_routes.routes],
+        routes=[*openai_routes.routes, *health.routes, *auth_routes.routes, *admin_routes.routes, *web_routes.routes],
         lifespan=lifespan,
         exception_handlers={
             GatewayError: gateway_error_handler,

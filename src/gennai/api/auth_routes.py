@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -184,6 +184,7 @@ async def _csrf_from(request: Request) -> str | None:
 async def login(request: Request) -> Response:
     auth = _auth(request)
     is_form = _content_type(request) == FORM_TYPE
+    data: dict[str, Any] = {}
     try:
         if is_form:
             if not _same_origin(request):
@@ -191,7 +192,7 @@ async def login(request: Request) -> Response:
                     "他のサイトからのサインインフォームは受け付けません / Sign-in forms posted from another site are refused",
                     code="cross_site_form",
                 )
-            data: dict[str, Any] = dict(await read_form(request))
+            data = dict(await read_form(request))
         else:
             data = await read_json(request, MAX_LOGIN_BODY)
         username, password = data.get("username"), data.get("password")
@@ -226,8 +227,16 @@ async def login(request: Request) -> Response:
             raise Unauthorized(result.message, code="invalid_credentials")
         body = await _session_body(request, auth, session)
     except GatewayError as error:
+        if is_form and error.code != "cross_site_form":  # a browser: back to the sign-in page, which explains
+            query = {"error": error.code or "invalid_credentials"}
+            wanted = data.get("next")
+            if isinstance(wanted, str) and safe_next_path(wanted):
+                query["next"] = wanted
+            return RedirectResponse("/login?" + urlencode(query), status_code=303, headers=_NO_STORE)
         return _error(error)
     response: Response
+    if is_form and next_path is None:
+        next_path = "/"
     if next_path is not None:
         response = RedirectResponse(next_path, status_code=303, headers=_NO_STORE)
     else:
@@ -250,7 +259,11 @@ async def logout(request: Request) -> Response:
         await asyncio.to_thread(
             auth.report, "auth.sign_out", outcome="ok", user_id=session.user_id, name=session.username, ip=client_ip(request)
         )
-    response = json_response({"signed_out": session is not None}, 200, _NO_STORE)
+    response: Response
+    if _content_type(request) == FORM_TYPE:  # the header's sign-out button
+        response = RedirectResponse("/login?signed_out=1", status_code=303, headers=_NO_STORE)
+    else:
+        response = json_response({"signed_out": session is not None}, 200, _NO_STORE)
     _clear_session_cookie(response, auth)
     return response
 
