@@ -321,6 +321,12 @@ class TeamPolicyConfig(_Strict):
 _NESTED_REPEAT = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
 
 
+class AppsConfig(_Strict):
+    # Folders with a deployment's own general apps (one TOML file per app, docs/apps.md),
+    # read after the built-in ones; an app with the same id replaces the built-in one.
+    folders: list[str] = Field(default_factory=list)
+
+
 class GennaiConfig(_Strict):
     data_dir: str = "data"
     server: ServerConfig = Field(default_factory=ServerConfig)
@@ -331,6 +337,7 @@ class GennaiConfig(_Strict):
     quotas: QuotaConfig = Field(default_factory=QuotaConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     content: ContentConfig = Field(default_factory=ContentConfig)
+    apps: AppsConfig = Field(default_factory=AppsConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     models: list[ModelConfig] = Field(default_factory=list)

@@ -21,6 +21,7 @@ from gennai.accounts.teams import Teams
 from gennai.accounts.users import Users
 from gennai.policy.teams import TeamPolicies
 from gennai.records.audit import AuditLog
+from gennai.apps.definitions import GENERAL_APPS_DIR, LoadedApps, load_apps
 from gennai.accounts.quotas import QuotaService, Reservation, build_quota_service
 from gennai.conversations import ConversationStore, RetentionJob, ensure_master_key_file, load_master_keys
 from gennai.records.usage import UsageWriter
@@ -38,6 +39,14 @@ def build_detector(policy: PolicyConfig) -> Detector:
         return load_detector(policy.detector)
     rules = CustomRules.from_lists(policy.terms, policy.patterns, default_class=policy.custom_class)
     return default_detector(rules if (policy.terms or policy.patterns) else None)
+
+
+def _load_apps(loaded: LoadedConfig) -> LoadedApps:
+    """The built-in general apps and the deployment's own; a broken file is logged and skipped."""
+    apps = load_apps([GENERAL_APPS_DIR, *(loaded.resolve(folder) for folder in loaded.config.apps.folders)])
+    for error in apps.errors:
+        log.error("app not loaded: %s", error)
+    return apps
 
 
 @dataclass
@@ -58,6 +67,7 @@ class Platform:
     content: ConversationStore
     retention: RetentionJob
     quotas: QuotaService
+    apps: LoadedApps
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
@@ -102,6 +112,7 @@ class Platform:
             content=content,
             retention=RetentionJob(content, config.content.purge_interval_s),
             quotas=build_quota_service(config.quotas, engine),
+            apps=_load_apps(loaded),
         )
 
     async def admit(self, request: PolicyRequest, owner: str, conversation_id: str | None) -> Decision:

@@ -133,6 +133,7 @@ class ChatService:
         call = ModelCall(platform, "web.chat", streamed=True)
         call.principal = principal
         answer: list[str] = []
+        chunks: Any = None
         try:
             content = await asyncio.to_thread(
                 chat_content, body, max_attachment_chars=platform.loaded.config.server.max_attachment_chars
@@ -188,6 +189,13 @@ class ChatService:
         except Exception:
             call.record("error", 500, detail="internal error")
             raise
+        finally:
+            # The reader went away (aclose: the browser closed the page): free the model now,
+            # and still leave one record.
+            if chunks is not None and hasattr(chunks, "aclose"):
+                await chunks.aclose()
+            if not call.recorded:
+                call.record("client_disconnected", 499)
 
     async def _history(self, principal: Principal, conversation_id: str | None) -> list[dict[str, Any]]:
         if conversation_id is None:

@@ -66,5 +66,5 @@ async def login_page(request: Request) -> Response:
 async def home_page(request: Request) -> Response:
     user = await require_user(request)
     platform = request.app.state.platform
-    apps = platform.apps.for_user(user.profile) if hasattr(platform, "apps") else []
+    apps = list(platform.apps.values())
     return render(request, "home.html", {"user": user.profile, "nav_active": "home", "apps": apps})
