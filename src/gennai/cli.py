@@ -602,12 +602,21 @@ def users_create(
     email: Annotated[str | None, typer.Option("--email", help="e-mail address")] = None,
     system_admin: Annotated[bool, typer.Option("--system-admin", help="a system administrator")] = False,
     password_stdin: PasswordStdinOption = False,
+    generate_password: Annotated[
+        bool, typer.Option("--generate-password", help="make up a strong password and print it once (first start-up)")
+    ] = False,
 ) -> None:
     """Create a local user with a password (asked twice, not echoed)."""
+    import secrets
+
     from gennai.accounts.passwords import PasswordRejected, create_local_user
 
     loaded = _load(config)
-    password = _read_password(password_stdin)
+    if generate_password:
+        words = "-".join(secrets.token_hex(3) for _ in range(4))  # e.g. 3fa1c2-9b04de-…: 96 bits
+        password = words
+    else:
+        password = _read_password(password_stdin)
     engine = _engine(loaded)
     try:
         user = create_local_user(
@@ -623,6 +632,8 @@ def users_create(
     finally:
         engine.dispose()
     console.print(f"created user {user.username}" + (" (system administrator)" if system_admin else ""))
+    if generate_password:
+        console.print(f"password (shown only now): {password}", highlight=False)
 
 
 @users_app.command("set-password")
