@@ -56,3 +56,10 @@ def test_static_assets_are_cached_and_compressed(server: GennaiServer) -> None:
     asset = httpx.get(server.root_url + css, headers={"Accept-Encoding": "gzip"})
     assert asset.status_code == 200 and "immutable" in asset.headers["cache-control"]
     assert asset.headers.get("content-encoding") == "gzip"
+
+
+def test_unknown_pages_are_a_friendly_page_for_browsers_and_json_for_apis(server: GennaiServer) -> None:
+    page = httpx.get(server.root_url + "/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "ページが見つかりません" in page.text
+    api = httpx.get(server.root_url + "/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["error"]["type"] == "not_found_error"

@@ -24,8 +24,15 @@ from gennai.platform import Platform
 from gennai.web import routes as web_routes
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+_API_PREFIXES = ("/v1/", "/admin/", "/auth/", "/healthz", "/readyz", "/static/")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(_API_PREFIXES):
+        from gennai.web.templating import render_error  # a person in a browser gets a page
+
+        return render_error(request, exc.status_code)
     kind = {404: "not_found_error", 405: "invalid_request_error"}.get(exc.status_code, "invalid_request_error")
     return json_response(
         {"error": {"message": str(exc.detail), "type": kind, "param": None, "code": None}},
