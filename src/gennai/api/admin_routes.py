@@ -47,7 +47,7 @@ async def authenticate_actor(request: Request, platform: Platform) -> Actor:
             raise Forbidden("この API キーには admin の権限がありません / This key has no admin scope", code="insufficient_scope")
         if principal.user_id is None:
             raise Forbidden("チームのサービスキーでは管理 API を使えません / service keys cannot use the admin API", code="insufficient_scope")
-        return await asyncio.to_thread(_load_actor, platform, principal.user_id, principal.key_id, ip)
+        return await asyncio.to_thread(load_actor, platform, principal.user_id, principal.key_id, ip)
     session = await platform.auth.session_from_request(request)
     if session is None:
         raise Unauthorized(
@@ -56,10 +56,10 @@ async def authenticate_actor(request: Request, platform: Platform) -> Actor:
         )
     if request.method in UNSAFE:
         platform.auth.check_csrf(session, request.headers.get("x-csrf-token"))
-    return await asyncio.to_thread(_load_actor, platform, session.user_id, None, ip)
+    return await asyncio.to_thread(load_actor, platform, session.user_id, None, ip)
 
 
-def _load_actor(platform: Platform, user_id: str, key_id: str | None, ip: str | None) -> Actor:
+def load_actor(platform: Platform, user_id: str, key_id: str | None, ip: str | None) -> Actor:
     with Session(platform.engine) as session:
         user = session.get(User, user_id)
         if user is None or user.disabled:
