@@ -669,3 +669,30 @@ def test_content_commands_on_an_initialised_folder(tmp_path: Path) -> None:
     key_file.unlink()
     assert "content master key file not found" in one_line_error(run("content", "rotate-data-key", "--config", config))
     engine.dispose()
+
+
+def test_rename_is_owner_only_and_sealed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gennai.conversations import ConversationNotFound, ConversationStore, MasterKeys
+    from gennai.store.database import create_database_engine, migrate
+    from gennai.store.tables import User
+    from datetime import UTC, datetime
+    from sqlalchemy.orm import Session
+    import os
+    import pytest
+
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    migrate(engine)
+    with Session(engine) as session, session.begin():
+        for uid in ("owner", "other"):
+            session.add(User(id=uid, username=uid, display_name=uid, kind="person", is_system_admin=False,
+                             disabled=False, created_at=datetime.now(UTC), roles=[], failed_sign_ins=0))
+    store = ConversationStore(engine, MasterKeys.from_keys(os.urandom(32)))
+    conversation = store.create("owner", "00000000-0000-0000-0000-000000000000", "古い題名")
+    store.rename(conversation, "owner", "  新しい   題名 ")
+    assert store.list("owner")[0].title == "新しい 題名"
+    with pytest.raises(ConversationNotFound):
+        store.rename(conversation, "other", "乗っ取り")
+    with engine.connect() as connection:
+        raw = b"".join(bytes(v) for v in connection.exec_driver_sql("SELECT title_ciphertext FROM conversations").scalars())
+    assert "新しい".encode() not in raw
+    engine.dispose()

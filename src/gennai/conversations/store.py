@@ -352,6 +352,28 @@ class ConversationStore:
         """The conversation with its messages decrypted: only for its owner."""
         return self._content(conversation_id, owner_id)
 
+    def rename(self, conversation_id: str, owner_id: str, title: str) -> None:
+        """Give a conversation a new title, sealed with its data key (owner only). If the
+        conversation is re-keyed meanwhile, the title is sealed again with the new key."""
+        title = " ".join(title.split())[:200] or "新しい会話"
+        for _ in range(3):
+            with self.engine.connect() as connection:
+                key_id = connection.execute(
+                    select(Conversation.data_key_id).where(Conversation.id == conversation_id, Conversation.owner_id == owner_id)
+                ).scalar()
+            if key_id is None:
+                raise ConversationNotFound()
+            nonce, ciphertext = _seal(self.data_keys.cipher(key_id), title, title_aad(conversation_id, owner_id))
+            with self.engine.begin() as connection:
+                changed = connection.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id, Conversation.owner_id == owner_id, Conversation.data_key_id == key_id)
+                    .values(title_nonce=nonce, title_ciphertext=ciphertext)
+                ).rowcount
+            if changed:
+                return
+        raise ConversationNotFound()
+
     def delete(self, conversation_id: str, owner_id: str, *, audit: AuditFn | None = None) -> None:
         """Delete a conversation and its messages now (owner only), then write a
         "content.deleted" audit entry (counts only, no content)."""

@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -522,34 +522,8 @@ def _split_question(content: str) -> tuple[str, list[dict[str, str]]]:
 
 
 def rename_conversation(platform: Platform, conversation_id: str, owner_id: str, title: str) -> None:
-    """Seal a new title with the conversation's data key (owner only). Blocking.
-
-    Uses ConversationStore.rename where the store has one; otherwise seals the title here with
-    the store's own helpers, only if the conversation still uses the data key it was sealed
-    with (a concurrent re-key makes it try again)."""
-    store = platform.content
-    if hasattr(store, "rename"):
-        store.rename(conversation_id, owner_id, title)
-        return
-    from gennai.conversations.store import _seal, title_aad
-
-    for _ in range(3):
-        with store.engine.connect() as connection:
-            key_id = connection.execute(
-                select(Conversation.data_key_id).where(Conversation.id == conversation_id, Conversation.owner_id == owner_id)
-            ).scalar()
-        if key_id is None:
-            raise ConversationNotFound()
-        nonce, ciphertext = _seal(store.data_keys.cipher(key_id), title, title_aad(conversation_id, owner_id))
-        with store.engine.begin() as connection:
-            changed = connection.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.owner_id == owner_id, Conversation.data_key_id == key_id)
-                .values(title_nonce=nonce, title_ciphertext=ciphertext)
-            ).rowcount
-        if changed:
-            return
-    raise ConversationNotFound()
+    """A new title for one's own conversation (blocking)."""
+    platform.content.rename(conversation_id, owner_id, title)
 
 
 # --------------------------------------------------------------------------- the page
