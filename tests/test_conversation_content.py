@@ -270,7 +270,7 @@ def test_only_the_owner_reads_lists_and_deletes(engine: Engine) -> None:
     # No method gives content to an administrator.
     public = {name for name in dir(store) if not name.startswith("_")}
     assert public == {"append", "apply_team_retention", "audit", "auditor_open", "clock", "create", "data_keys",
-                      "delete", "engine", "list", "purge_batch_size", "purge_expired", "read"}
+                      "delete", "engine", "list", "purge_batch_size", "purge_expired", "read", "rename"}
 
     store.delete(cid, ALICE)
     with engine.connect() as connection:
