@@ -400,9 +400,9 @@ def _two_workers(prefix: str, limits: dict[str, Any], count: int, tokens: int) -
         process.start()
     try:
         for ready in readies:
-            assert ready.wait(60), "a worker did not start"
+            assert ready.wait(180), "a worker did not start"
         go.set()
-        results = [out.get(timeout=60) for _ in processes]
+        results = [out.get(timeout=180) for _ in processes]
     finally:
         for process in processes:
             process.join(10)
