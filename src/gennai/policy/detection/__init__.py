@@ -30,8 +30,12 @@ Class proposal (the maximum of everything found, at least 1):
 - otherwise 1.
 
 Public notices (公示, 告示, お知らせ, 報道発表 …, pages for the public with opening hours, fees or
-calls for applications, published bid results, published minutes and rosters of councils)
-name officials and appointees in their role and give office contacts: those are not flagged.
+calls for applications, published bid results, published minutes and rosters of councils; also,
+unless the text says it is internal, a draft or unpublished, a text with a contact line for
+enquiries naming an office, a headline announcing an action (…を実施します) or a statement that
+it is published) name officials, members, speakers and appointees in their role and give office
+contacts: those are not flagged. Titled people on an attendance line (出席者：部長 山田 太郎、…) are
+not flagged in any text. Tables are read by column (氏名, 住所, 生年月日) outside public notices.
 An office's phone (（代表）, the line under 問い合わせ先：…課) or postal code (〒… ○○市役所) is
 never a private person's.
 

@@ -4,6 +4,9 @@ Cities written in hiragana (つがる市, あきる野市) start an address with
 number alone (小田中1320) is an address only after a 住所/居住地 label or in parentheses after
 a labelled person (譲渡人：宇野 キヨ（…）).
 
+A room may be written as a fourth number (太子堂3-18-4-202). An address followed by 在住 or in a
+table's 住所 column is a person's; a place followed by 地内/地先/付近 (road works) is no address.
+
 A bare city ("東京都千代田区") is not an address of anyone and is not flagged; a street-level
 address is. Government buildings and other organisations' addresses in a public notice
 (所在地, 庁舎, 会場, 問い合わせ先 … or any address in a 公示/告示/お知らせ text that is not
@@ -15,6 +18,7 @@ from __future__ import annotations
 import re
 
 from gennai.policy.detection.identifiers import _PREFS, Item
+from gennai.policy.detection.tables import NO_COLUMNS, Columns
 
 _W = r"[一-龥々〆ヶケがのノぁ-んァ-ヴー]"
 _C = r"[一-龥々ヶケァ-ヴー]"
@@ -28,7 +32,7 @@ _KANA_CITIES = (
 # A building: a katakana name (コーポ城西, サンハイツ上田) or a kanji name with a building word
 # (保見団地, 長岡ハイツ).
 _BUILDING_WORDS = r"(?:ハイツ|ハイム|マンション|コーポ|レジデンス|アパート|メゾン|パレス|ヒルズ|タワー|ハウス|コート|ビル|荘|団地|住宅|寮)"
-_BUILDING = r"(?:[ァ-ヴ][ァ-ヴーヶ一-龥A-Za-z・]{1,14}|[一-龥々ヶぁ-ゖァ-ヴー]{1,8}" + _BUILDING_WORDS + r"[ァ-ヴーヶ一-龥]{0,6})"
+_BUILDING = r"(?:[ァ-ヴ](?:[ァ-ヴーヶ一-龥A-Za-z・]|[0-9]{1,3}(?=条|番館)){1,14}|[一-龥々ヶぁ-ゖァ-ヴー]{1,8}" + _BUILDING_WORDS + r"[ァ-ヴーヶ一-龥]{0,6})"
 # A room: 203, 507号, 801号室, 6F, 2階, B-204, 3-B, 14棟507号
 _ROOM = (
     r"(?:[0-9]{1,3}[ \t]?棟[ \t]?)?"
@@ -41,10 +45,10 @@ _ADDRESS = re.compile(
     r"(?:" + _C + r"{1,6}?郡)?"
     r"(?:" + _KANA_CITIES + r"|" + _C + r"{1,6}?)[市区町村]"
     r"(?:" + _C + r"{1,5}?区)?"
-    r"(?:" + _W + r"|[0-9]+(?:条|線)[東西南北]?){0,10}?"
+    r"(?:" + _W + r"|[0-9]+(?:条|線|地割)[東西南北]?){0,10}?"
     r"(?:" + _NUM + r"[ \t]?丁目(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?の?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+(?:[-ー][0-9]+)?)?)?"
     r"|[0-9]+[ \t]?番地?(?:[ \t]?の?[0-9]+(?:号)?)?"
-    r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+)?"
+    r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+(?:[-ー][0-9]{1,4}(?![0-9]))?)?"  # 3-18-4, 3-18-4-202 (the room last)
     r"|(?P<bare>[0-9]{1,5}(?=[ \t]|\r?\n|$|[)）、,。]))"  # a lot number alone (小田中1320): only where the context says it is an address
     r")"
     # building and room: "メゾン緑ヶ丘701号室", "コーポ城西203", "保見団地14棟507号", "長岡ハイツ6F", "2階"
@@ -63,9 +67,13 @@ _PRIVATE_LABEL = re.compile(
 # "譲渡人：山田 花子（市内の住所）": an address in parentheses after a labelled person.
 _PERSON_ROW_PAREN = re.compile(r"[:：][ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$")
 _PUBLIC_BEFORE = re.compile(
-    r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
-    r"省|庁|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
+    r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|(?<![一-龥])場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
+    r"省|(?<![来登退出在])庁|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
 )
+# Someone lives there: "津市大門14-8在住", "…にお住まい"
+_PRIVATE_AFTER = re.compile(r"[ \t]*(?:在住|に在住|に住(?:む|んで)|にお住まい|の自宅)")
+# A place, not an address: "紙屋町一丁目地内" (road works), "…地先"
+_AREA_AFTER = re.compile(r"[ \t]*(?:地内|地先|付近|周辺|一帯|沿い)")
 # A venue or office with its address in parentheses: "会場：市民会館 大ホール（〒000-0000 ○○市…）"
 _PUBLIC_PAREN = re.compile(
     r"(?:所在地|庁舎|会場|開催場所|場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先)[ \t]*[:：][^\n。:：]{1,30}[（(][ \t]*"
@@ -74,7 +82,7 @@ _PUBLIC_PAREN = re.compile(
 _PUBLIC_AFTER = re.compile(r"^[ \t]*(?:[（(]?[^\n。]{0,12}(?:合同庁舎|庁舎|号館|省|庁|役所|役場|センター|会館|ホール|本社|事務所))")
 
 
-def find_addresses(text: str, public_notice: bool) -> list[Item]:
+def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS) -> list[Item]:
     items: list[Item] = []
     if not _STREET.search(text):
         return items
@@ -90,7 +98,11 @@ def find_addresses(text: str, public_notice: bool) -> list[Item]:
         line_start = text.rfind("\n", 0, start) + 1
         before = text[max(line_start, start - 25) : start]
         after = text[end : end + 20]
-        private = bool(_PRIVATE_LABEL.search(before))
+        if _AREA_AFTER.match(text, end):
+            continue
+        private = bool(
+            _PRIVATE_LABEL.search(before) or _PRIVATE_AFTER.match(text, end) or (columns.addresses and columns.in_address_cell(start, end))
+        )
         if m.group("bare") is not None and not (private or (not public_notice and _PERSON_ROW_PAREN.search(before))):
             continue  # a bare lot number is an address only after a 住所 label or a person
         if not private and (

@@ -10,12 +10,13 @@ from importlib.metadata import entry_points
 
 from gennai.policy.detection.addresses import find_addresses
 from gennai.policy.detection.custom import CustomRules
-from gennai.policy.detection.identifiers import Item, birth_dates_after_people, find_identifiers, phone_is_business, phone_is_mobile
+from gennai.policy.detection.identifiers import Item, birth_dates_after_people, birth_dates_in_cells, find_identifiers, phone_is_business, phone_is_mobile
 from gennai.policy.detection.markings import find_cues, find_markings
 from gennai.policy.detection.mask import mask
 from gennai.policy.detection.names import find_people
 from gennai.policy.detection.normalize import normalize
 from gennai.policy.detection.results import Detection, Detector, Entity, Marking
+from gennai.policy.detection.tables import NO_COLUMNS, find_columns
 
 ENTRY_POINT_GROUP = "gennai.detectors"
 
@@ -30,11 +31,35 @@ _NOTICE = re.compile(
 # Published minutes and rosters of councils and committees (審議会 会議録（要旨）, 委員名簿,
 # 懇談会（公開）), unless the text says the meeting was closed.
 _PUBLIC_MEETING = re.compile(
-    r"(?:審議会|協議会|懇談会|懇話会)[^\n]{0,20}?(?:会議録|議事録|記録|要旨)"
-    r"|(?:委員会|検討会|部会)[^\n]{0,20}?(?:会議録|議事録|記録)[ \t]*[（(][ \t]*要旨[ \t]*[）)]"
+    r"(?:審議会|協議会|懇談会|懇話会)[^\n]{0,20}?(?:会議録|議事録|記録|要旨|議事概要)"
+    r"|(?:委員会|検討会|部会|議会|定例会|臨時会)[^\n]{0,20}?(?:会議録|議事録|記録)[ \t]*[（(][ \t]*(?:要旨|抄|抜粋|概要|公開部分)[ \t]*[）)]"
     r"|[（(]公開[）)]|公開(?:プレゼンテーション|ヒアリング|審査|討論)|(?:委員|役員|構成員)(?:名簿|一覧)"
 )
+# Other signs of a text written for the public: a contact line for enquiries naming an office
+# or a number (問合せ：○○課 000-000-0000), a statement that the record is published
+# (本会議録は…公開する, ホームページで公開), a headline announcing an action (…を実施します,
+# …を締結しました), appointments announced (委員を委嘱しました).
+_PUBLIC_FOOTER = re.compile(
+    r"(?:^|\n)[ \t]*[・※●■◆◇○【\[(<〔]?[ \t]*(?:お?問い?合わ?せ|お問い合わせ)(?:先|窓口)?[ \t]*[】\])>〕]?[ \t]*[:：]?"
+    r"(?![^\n]*(?:携帯|自宅|本人|個人))[^\n]*?(?:課|室|係|局|センター|役所|役場|事務局|省|庁|事務所)(?:長)?(?![一-龥])"
+)
+_PUBLISHED = re.compile(
+    r"(?=[ホHウ公市広会議記要概をに表が受贈])(?:(?:ホームページ|HP|ウェブサイト|公式サイト|市報|広報紙)(?:で|に|上で|へ|にて)(?:公開|掲載|公表)(?!前)"
+    r"|(?:会議録|議事録|記録|要旨|概要)(?:全文)?は[^\n。]{0,30}?(?:公開|公表)(?:する|します|して|。|$)"
+    r"|(?:を|に)委嘱(?:しました|します|いたしました)"
+    r"|表彰(?:されました|しました|します|いたします)|(?:を|が)受賞(?:しました|されました)|受章(?:しました|されました)|贈呈(?:しました|します|いたします))"
+)
+_HEADLINE = re.compile(
+    r"[ \t\n]*[^\n。]{2,60}?(?:(?:実施|公表|開設|締結|開通|開始|開催|募集|決定|発表|委嘱|策定|施行|公布|改定|改正|縦覧|出願|登録|"
+    r"表彰|贈呈|選定|認定|指定|受賞|運行|運休|供用|廃止|再開|発行|刊行|設置|採択|交付|延長)"
+    r"(?:します|しました|いたします|されました)|が決まりました)[ \t]*(?:\n|$)"
+)
 _CLOSED_MEETING = re.compile(r"非[ \t]*公[ \t]*開|秘密会|内部|[庁課部局省]内|(?:録|記録|要旨|メモ)[ \t]*[（(][ \t]*案[ \t]*[）)]|未定稿")
+# A paper that says it is internal or not yet published is no public notice, whatever its
+# footer or headline look like: a draft (（案） in the title), 公表前, a handling marking.
+_NOT_PUBLIC = re.compile(
+    r"公表前|未公表|解禁前|取扱い?注意|取り扱い注意|部外秘|[課部局省庁室]外秘|関係者限り|機密性[ \t]*[:：]?[ \t]*[23]|^[ \t\n]*[^\n]{0,60}[（(][ \t]*案[ \t]*[）)]"
+)
 # Pages written for the public: opening hours, fees, calls for applications, published results.
 _PUBLIC_PAGE = re.compile(
     r"(?:受付時間|開館時間|開庁時間)[ \t]*[:：][ \t]*(?:平日|土|日|祝|毎日|午前|[0-9]{1,2}[ \t]*(?:時|:)[^\n]{0,12}[～~〜\-])"
@@ -102,14 +127,16 @@ class DefaultDetector:
             return _NOTHING_FOUND
         norm = normalize(text)
         ntext = norm.text
-        notice = bool(_NOTICE.search(ntext) or _PUBLIC_PAGE.search(ntext)) or bool(
-            _PUBLIC_MEETING.search(ntext) and not _CLOSED_MEETING.search(ntext)
-        )
+        notice = _is_public(ntext)
 
         id_cues: list[tuple[int, int, str]] = []
         found: list[Item] = find_identifiers(ntext, id_cues)
-        found += find_addresses(ntext, notice)
-        people = find_people(ntext, notice, found)
+        # a table's 氏名/住所 columns count as labelled fields, except in public rosters and lists
+        columns = NO_COLUMNS if notice else find_columns(ntext)
+        found += find_addresses(ntext, notice, columns)
+        if columns.births:
+            found += birth_dates_in_cells(ntext, columns.births)
+        people = find_people(ntext, notice, found, columns)
         found += people
         if people and _ANY_DIGIT.search(ntext):
             found += birth_dates_after_people(ntext, people)
@@ -153,6 +180,29 @@ class DefaultDetector:
         if not reasons:
             reasons.append("該当なし / nothing found → class 1")
         return Detection(cls, tuple(entities), tuple(markings), tuple(reasons))
+
+
+def _is_public(text: str) -> bool:
+    """A public notice, press release, page for the public or published minutes."""
+    if _NOTICE.search(text) or _PUBLIC_PAGE.search(text):
+        return True
+    if _PUBLIC_MEETING.search(text) and not _CLOSED_MEETING.search(text):
+        return True
+    # weaker signs: a contact line for enquiries, a headline announcing an action, a statement
+    # that the record is published; not in a paper that says it is internal or a draft
+    return bool(
+        (_PUBLIC_FOOTER.search(text) or _headline(text) or _PUBLISHED.search(text))
+        and not _CLOSED_MEETING.search(text)
+        and not _NOT_PUBLIC.search(text)
+    )
+
+
+def _headline(text: str) -> bool:
+    """The first line announces an action: …を実施します, …が決まりました."""
+    start = len(text) - len(text.lstrip())
+    cut = text.find("\n", start)
+    first = text[start : cut if cut >= 0 else len(text)].rstrip()
+    return first.endswith(("ます", "ました")) and _HEADLINE.match(first) is not None
 
 
 def _resolve(items: list[Item]) -> list[Item]:

@@ -8,9 +8,10 @@ says マイナンバー/個人番号 next to it, that is a class-2 reason only);
 phone number; statute numbers (令和6年法律第123号), page ranges, amounts of money and dates
 that are not dates of birth are never matched. A ゆうちょ 記号番号 written as one hyphenated
 number (NNNNN-NNNNNNNN) is a bank account, not a 13-digit corporate number. Dates of birth are
-also taken right after a person's name in parentheses (妻 山田 花子（昭和58年1月30日）) and in
-roster rows (name, date, more columns) when the date is old (明治/大正/昭和) or the text has a
-生年月日 column.
+also taken right after a person's name in parentheses (妻 山田 花子（昭和58年1月30日）), in
+roster rows (name, perhaps 続柄/性別 columns, date; separated by spaces, commas, /, | or 、)
+when the date is old (明治/大正/昭和), the text has a 生年月日 column or a relation column stands
+between, and under a table's 生年月日 column; kanji-numeral dates (昭和十五年六月十日) count.
 """
 
 from __future__ import annotations
@@ -164,17 +165,24 @@ _JP_BANK = re.compile(r"記[ \t]*号[ \t]*[:：]?[ \t]*(1[0-9]{4})[ \t]*[,、]?[
 # ゆうちょ銀行 記号(5)-番号(8) as one hyphenated number; corporate numbers are not written so.
 _JP_BANK_SHAPE = re.compile(r"1[0-9]{4}[ \t]?[-ー][ \t]?[0-9]{8}")
 _JP_BANK_WORDS = re.compile(r"ゆうちょ|記[ \t]*号|貯[ \t]*金|郵[ \t]*便[ \t]*貯")
-_NOT_MONEY_AFTER = re.compile(r"[ \t]*(?:円|万|千|億|人|件|年|号|日|回|個|枚|名|%|ページ|頁|kg|km|m)")
+_NOT_MONEY_AFTER = re.compile(r"[ \t]*(?:円|万|千|億|人|件|年|号|日|回|個|枚|名(?!義)|%|ページ|頁|kg|km|m)")
 
 # --- dates of birth ----------------------------------------------------------------------
+_KNUM = r"[一二三四五六七八九十〇]{1,3}"
 _DATE = (
     r"(?:(?:明治|大正|昭和|平成|令和|[MTSHR]\.?)[ \t]*(?:元|[0-9]{1,2})[ \t]*年[ \t]*[0-9]{1,2}[ \t]*月[ \t]*[0-9]{1,2}[ \t]*日"
-    r"|(?:[MTSHR])[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{1,2}"
+    r"|(?:明治|大正|昭和|平成|令和)[ \t]*(?:元|" + _KNUM + r")[ \t]*年[ \t]*" + _KNUM + r"[ \t]*月[ \t]*" + _KNUM + r"[ \t]*日"
+    # 1988（昭和63）年7月7日, 昭和63（1988）年7月7日
+    r"|(?:18|19|20)[0-9]{2}[ \t]*[(（][ \t]*(?:明治|大正|昭和|平成|令和)[ \t]*(?:元|[0-9]{1,2})[ \t]*[)）][ \t]*年[ \t]*[0-9]{1,2}[ \t]*月[ \t]*[0-9]{1,2}[ \t]*日"
+    r"|(?:明治|大正|昭和|平成|令和)[ \t]*(?:元|[0-9]{1,2})[ \t]*[(（][ \t]*(?:18|19|20)[0-9]{2}[ \t]*[)）][ \t]*年[ \t]*[0-9]{1,2}[ \t]*月[ \t]*[0-9]{1,2}[ \t]*日"
+    r"|(?:[MTSHR]\.?|明治|大正|昭和|平成|令和)[ \t]?[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{1,2}(?![0-9])"
     r"|(?:18|19|20)[0-9]{2}[ \t]*年[ \t]*[0-9]{1,2}[ \t]*月[ \t]*[0-9]{1,2}[ \t]*日"
-    r"|(?:18|19|20)[0-9]{2}[/.\-][0-9]{1,2}[/.\-][0-9]{1,2})"
+    r"|(?:18|19|20)[0-9]{2}[/.\-][0-9]{1,2}[/.\-][0-9]{1,2}"
+    r"|[0-9]{1,2}/[0-9]{1,2}/(?:18|19|20)[0-9]{2}(?![0-9]))"  # 15/03/1990 (day or month first)
 )
 _BIRTH = re.compile(
-    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|DOB)[ \t]*[:：はが]?[ \t]*(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
+    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|DOB)[ \t]*(?:[(（](?:西暦|和暦)[)）])?[ \t]*[:：はが]?[ \t]*"
+    r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
 )
@@ -188,9 +196,21 @@ _DATE_AFTER_NAME = re.compile(
 _DATE_IN_PARENS_AFTER_NAME = re.compile(
     r"[ \t]*[（(][ \t]*(?P<d>" + _DATE + r")[ \t]*(?:生まれ|生)?[ \t]*(?:[、,][ \t]*[0-9]{1,3}[ \t]*歳)?[ \t]*[）)]"
 )
-# A roster row: name, date, then more columns ("1 山田 花子 昭和10年1月2日 市内…"): a date of
-# birth when the date is old (明治/大正/昭和) or the text has a 生年月日 column.
-_DATE_IN_ROW_AFTER_NAME = re.compile(r"[ \t]+(?P<d>" + _DATE + r")(?=[ \t]+\S)")
+# A roster row: name, then perhaps a short column or two (続柄, 性別, age), the date, then the end
+# of the line or more columns; columns separated by spaces, commas, 、, / or | ("1 山田 花子 昭和10年1月2日
+# 市内…", "山田 花子／妻／H5.1.29／パート", "| 山田 花子 | 1990年1月2日 | …", "山田 陽菜　長女　2015/08/03"):
+# a date of birth when the text has a 生年月日 column, the date is old (明治/大正/昭和) or a
+# relation or sex column stands between.
+_CELL_SEP = r"(?:[ \t]*[,、/|][ \t]*|[ \t]+)"
+_DATE_IN_ROW_AFTER_NAME = re.compile(
+    r"(?:[ \t]*[（(][^）)\n]{1,15}[）)])?"
+    r"(?P<cells>(?:" + _CELL_SEP + r"(?:[^\s,、/|0-9()（）]{1,6}|[0-9]{1,3}[ \t]?歳)){0,2})"
+    + _CELL_SEP + r"(?P<d>" + _DATE + r")"
+    r"(?:(?P<eol>[ \t]*(?:[（(][0-9]{1,3}歳[）)])?[ \t]*(?:[,、/|][ \t]*)?(?=\r?\n|$))|" + _CELL_SEP + r"(?=\S))"
+)
+_ROW_RELATION = re.compile(
+    r"(?:夫|妻|配偶者|長男|長女|次男|次女|三男|三女|四男|四女|子|父|母|祖父|祖母|孫|兄|姉|弟|妹|本人|世帯主|男|女|男性|女性|[0-9]{1,3}[ \t]?歳)"
+)
 _OLD_ERA = re.compile(r"明治|大正|昭和|[MTS]")
 _BIRTH_HEADER = re.compile(r"生[ \t]*年[ \t]*月[ \t]*日")
 _EVENT_AFTER = re.compile(r"[ \t]*(?:付|から|まで|より|に|採用|入庁|入社|退職|死亡|転入|転出|受付|受理|届出|開始|終了|現在|時点|以降)")
@@ -199,10 +219,29 @@ _BIRTH_EN = re.compile(r"birth|DOB", re.I)
 _NUMBERS = re.compile(r"[0-9]+")
 
 
+_KANJI_ERA = re.compile(r"(?:明治|大正|昭和|平成|令和)[ \t]*(?:元|" + _KNUM + r")[ \t]*年")
+_CELL_SPLIT = re.compile(r"[ \t,、/|]+")
+_KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_NUMBER = re.compile(_KNUM)
+
+
+def _kanji_number(value: str) -> str:
+    """十五 → 15, 二十三 → 23, 六 → 6 (numbers up to 99)."""
+    if "十" in value:
+        tens, _, ones = value.partition("十")
+        return str(_KANJI_DIGITS.get(tens, 1) * 10 + (_KANJI_DIGITS.get(ones, 0) if ones else 0))
+    return "".join(str(_KANJI_DIGITS[ch]) for ch in value)
+
+
 def _valid_date(value: str) -> bool:
+    if not _ANY_DIGIT.search(value):
+        value = _KANJI_NUMBER.sub(lambda k: _kanji_number(k.group()), value)
     numbers = _NUMBERS.findall(value)
     if len(numbers) < 2:
         return False
+    if len(numbers) == 3 and len(numbers[-1]) == 4:  # 15/03/1990, 03/15/1990
+        a, b = int(numbers[0]), int(numbers[1])
+        return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31)
     month, day = int(numbers[-2]), int(numbers[-1])
     return 1 <= month <= 12 and 1 <= day <= 31
 
@@ -234,6 +273,11 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
         return all(end <= a or start >= b for a, b in taken)
 
     if not _ANY_DIGIT.search(text):
+        # dates of birth in kanji numerals (昭和十五年六月十日生まれ), e-mail addresses
+        for m in _BIRTH.finditer(text) if ("生" in text or "誕" in text) and _KANJI_ERA.search(text) else ():
+            group = "a" if m.group("a") else "b"
+            if _valid_date(m.group(group)):
+                add(Item("BIRTH_DATE", *m.span(group), 2, "生年月日 / date of birth"))
         for m in _EMAIL.finditer(text) if "@" in text else ():
             add(Item("EMAIL", m.start(), m.end(), 1, "メールアドレス / e-mail address"))
         return items
@@ -313,6 +357,19 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
     return items
 
 
+def birth_dates_in_cells(text: str, cells: tuple[tuple[int, int], ...]) -> list[Item]:
+    """Dates in the cells of a table's 生年月日 column."""
+    out: list[Item] = []
+    for start, end in cells:
+        m = _CELL_DATE.fullmatch(text, start, end)
+        if m and _valid_date(m.group("d")):
+            out.append(Item("BIRTH_DATE", m.start("d"), m.end("d"), 2, "生年月日欄の日付 / date in a date-of-birth column"))
+    return out
+
+
+_CELL_DATE = re.compile(r"(?P<d>" + _DATE + r")[ \t]*(?:生まれ|生)?[ \t]*(?:[(（][0-9]{1,3}[ \t]?歳[)）])?")
+
+
 def birth_dates_after_people(text: str, people: list[Item]) -> list[Item]:
     """Dates that stand alone right after a person's name at the end of a line (a form or a
     roster of people): dates of birth, though no 生年月日 label is written."""
@@ -325,9 +382,17 @@ def birth_dates_after_people(text: str, people: list[Item]) -> list[Item]:
         if m is None:
             m = _DATE_IN_ROW_AFTER_NAME.match(text, person.end)
             if m is not None:
+                cells = [c for c in _CELL_SPLIT.split(m.group("cells")) if c]
                 if header is None:
                     header = bool(_BIRTH_HEADER.search(text))
-                if not (header or _OLD_ERA.match(m.group("d"))) or _EVENT_AFTER.match(text, m.end("d")):
+                if _EVENT_AFTER.match(text, m.end("d")):
+                    m = None
+                elif not (
+                    (m.group("eol") is not None and not cells)
+                    or header
+                    or (not cells and _OLD_ERA.match(m.group("d")))
+                    or (cells and all(_ROW_RELATION.fullmatch(c) for c in cells))
+                ):
                     m = None
         if m and _valid_date(m.group("d")):
             out.append(Item("BIRTH_DATE", m.start("d"), m.end("d"), 2, "氏名に続く生年月日 / date of birth next to a name"))

@@ -47,7 +47,7 @@ _GROUP_WORDS = ("関係者", "担当者", "出席者", "参加者", "構成員",
 _GROUP_BEFORE = re.compile(
     r"(?:" + "|".join(_spaced(w) for w in _GROUP_WORDS) + r"|(?:[一-龥][ \t]*){1,5}[内課部局省庁室係班者])" + _S + "$"
 )
-_LEVEL = re.compile(r"(?<![要])機" + _S + "密" + _S + "性" + _S + r"(?:レベル)?" + _S + r"(III|II|I|[123])" + r"(?:" + _S + "情報)?(?![0-9])")
+_LEVEL = re.compile(r"(?<![要])機" + _S + "密" + _S + "性" + _S + r"(?:レベル|区分)?" + _S + r"[:：=]?" + _S + r"(III|II|I|[123])" + r"(?:" + _S + "情報)?(?![0-9])")
 _MARKING_CHARS = re.compile(r"[秘注禁必]")
 _ROMAN = {"I": "1", "II": "2", "III": "3"}
 _YOKIMITSU = re.compile(_spaced("要機密情報"))

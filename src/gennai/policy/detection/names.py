@@ -18,10 +18,18 @@ the reading in parentheses after a name (山田 花子（やまだ はなこ）)
 surname already found with a given name (長男 東 蒼空 under 世帯主：東 美智子), and a name
 alone on the line above the writer's address or phone number (a letter's signature).
 
+Also found: a given name after a family relation and の (夫の健司、, 長男の蒼（3歳）), 姓 + space
++ any short kanji word after a label (氏名 那須 勇気), kana names after a label and a space or
+は (名前はミヤザキ ユウト), romanised names before 様/さん/氏 (GARCIA Ana 様), and, outside
+public notices, names in a table's 氏名/担当者 column (a surname alone counts).
+
 Officials are not personal data where they act as officials: names next to high public
-titles (大臣, 知事, 市長, 長官 …) are never flagged; names next to other titles (局長, 課長,
-会長, 委員, 担当 …) are not flagged in a public-notice context (公示/告示/お知らせ/報道発表,
-published council minutes and rosters …).
+titles (大臣, 知事, 市長, 教育長 …) are never flagged; names next to other titles (局長, 課長,
+会長, 委員, 分団長, 担当 …), public roles (講師, 受賞者 …), everyone in a list after such a title
+(委員 A、B、C) and names followed by 氏 are not flagged in a public-notice context (公示/告示/
+お知らせ/報道発表, published council minutes and rosters, press releases with a contact line …);
+titled names and lists are not flagged on an attendance line (出席者：, 説明員：, 審査委員：) of any
+text. Anonymised parties (A氏), names inside a word (ヘボン式) and authors (… 著) are never names.
 
 One SudachiPy tokenizer per thread (tokenizers are not shared between threads); the
 dictionary loads once per thread, in about 30 ms.
@@ -34,11 +42,17 @@ import threading
 from typing import Any
 
 from gennai.policy.detection.identifiers import Item
+from gennai.policy.detection.tables import NO_COLUMNS, Columns
 
 _local = threading.local()
 _CHUNK = 4000  # characters per tokenizer call (SudachiPy limits input size)
 
 _HONORIFICS = frozenset(("さん", "様", "さま", "氏", "殿", "君", "くん", "ちゃん", "先生"))
+# The honorific of people named in a press release or notice (受賞者 坂下 光男 氏, 講師 … 先生);
+# さん (a resident named in a notice) still counts, 様 and 殿 address a letter's reader.
+_PUBLIC_HONORIFICS = frozenset(("氏", "先生"))
+# A writer speaking for themselves: a resident's letter that mentions a notice is not one.
+_FIRST_PERSON = re.compile(r"私|わたし|僕|ぼく|当方|我が家|うちの|主人|家内|と申します")
 # Family relations written before a name ("妻 山田 花子", "長女：山田 愛", "娘（山田 ひなた）"):
 # a label for the name after them, never part of the name.
 _RELATION_WORDS = (
@@ -50,7 +64,7 @@ _RELATIONS = frozenset(_RELATION_WORDS.split("|"))
 _PERSON_LABELS = (
     r"氏名|名前|お名前|申請者|届出人|相談者|申込者|申出人|請求者|被保険者|被保護者|世帯主|世帯員|同一世帯|保護者|患者|利用者|本人|代表者|"
     r"契約者|受給者|対象者|対象児童|申込児童|児童|連絡者|通報者|依頼者|送付先|宛先|宛名|相手方|譲受人|譲渡人|加害者|被害者|"
-    r"キーパーソン|緊急連絡先"
+    r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])"
 )
 _LABEL = re.compile(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,8}\))?[ \t]*[:：は]?[ \t]*"
@@ -63,12 +77,14 @@ _SELF_INTRO_AFTER = re.compile(r"[ \t]*(?:です|と申します|と申し|と�
 # A given name written after the surname with a space, where SudachiPy does not know it as a
 # given name (中川 さくら, 高橋 楓): a short token, then the end of the name (line end, space,
 # punctuation, honorific or self-introduction).
-_NOT_GIVEN_NAMES = frozenset(("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から"))
+_NOT_GIVEN_NAMES = frozenset(
+    ("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から", "記入", "署名", "自署", "押印", "印", "本人", "不明")
+)
 _NAME_END = re.compile(
-    r"(?:[ \t\n\r、,，。（(「)）/]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
+    r"(?:[ \t\n\r、,，。（(「)）/|]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
     r"|[一-龥]{0,5}?(?:長|士|官|主任|主査|主事|補佐|技師|教諭|講師|医師|看護師|保育士)(?![一-龥]))"
 )
-_NAME_END_STRICT = re.compile(r"(?:[\n\r、,，。（(「)）]|[ \t]*$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん)")
+_NAME_END_STRICT = re.compile(r"(?:[\n\r、,，。（(「)）]|[ \t]*(?:$|[|/])|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん)")
 # A surname written alone that introduces itself: 大和田と申します (the dictionary may know the
 # word only as a place name).
 _INTRO_STRONG = re.compile(r"と申します|と申し")
@@ -77,22 +93,53 @@ _NOT_SURNAME = frozenset(("氏名", "名前", "担当", "担当者", "本人", "
 _PLACE_WORD = re.compile(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園|城)$")
 # Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
 _HAS_UPPER = re.compile(r"[A-Z]{2}")
-_LATIN_NAME = re.compile(r"(?<![A-Za-z])[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][a-z'\-]+){1,2}(?![A-Za-z])")
+_LATIN_NAME = re.compile(
+    r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}|(?P<given>[A-Z][a-z'\-]+(?:[ \t]+[A-Z][a-z'\-]+){1,2}))(?![A-Za-z])"
+)
+_HAS_CAPITALISED = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
+_HONORIFIC_AFTER = re.compile(r"[ \t]*(?:様|さん|さま|氏|殿)")
 _HIGH_TITLES = (
     r"(?:代表取締役(?:社長|会長)?|代表執行役|危機管理監|技監|総監|副?大臣|大臣政務官|政務官|副?長官|副?知事|副?市長|副?町長|副?村長|区長|総理大臣|首相|議長|副議長|委員長|大使|総裁|"
-    r"事務次官|次官|知事公室長|長官官房長)"
+    r"事務次官|次官|知事公室長|長官官房長|教育長|副教育長|教育委員長|病院事業管理者|事業管理者|会計管理者|学長|副学長|総長)"
 )
 _TITLES = (
     r"(?:局長|部長|課長|室長|審議官|参事官|企画官|係長|主査|主事|主任|補佐|課長補佐|所長|署長|校長|理事長|会長|社長|"
     r"教授|准教授|センター長|事務局長|官房長|統括官|調整官|専門官|担当者?|広報担当|問い?合わ?せ先|"
     r"副会長|座長|副座長|部会長|委員|幹事|参事|主幹|理事|技師|教諭|教頭|副校長|園長|"
-    r"消防司令長|消防司令補|消防司令|消防士長|消防副士長|消防士|警視|警部補|警部|巡査部長|巡査長|巡査)"
+    r"消防司令長|消防司令補|消防司令|消防士長|消防副士長|消防士|警視|警部補|警部|巡査部長|巡査長|巡査|"
+    r"次長|本部長|館長|院長|病院長|支所長|支店長|参与|顧問|監事|議員|監査委員)"
 )
 _TITLE_WORD = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r"|先生|先輩|議員|委員|職員|会員|氏|様)")
-_TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r")[ \t]*[:：]?[ \t]*$")
+# People named in a public role in notices and press releases: speakers, performers, authors,
+# award winners (講師：○○大学教授 山田 太郎 氏, 受賞者 山田 花子さん, 山田 太郎 著).
+_PUBLIC_ROLES = (
+    r"(?:講師|著者|作者|筆者|編者|訳者|監修者?|出演者?|演奏者?|指揮者?|講演者?|登壇者|パネリスト|コーディネーター|司会|"
+    r"受賞者|表彰者|受章者|入賞者|功労者|被表彰者|選考委員|審査員)"
+)
+# any office ending in 長 (分団長, 班長, 園長 …) and a few others, named before a person in a
+# public notice or an attendance list
+_ANY_HEAD = r"(?:[一-龥]{1,4}長|会頭|頭取|団員|会員)"
+_TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[:：]?[ \t]*$")
+_AUTHOR_AFTER = re.compile(r"[ \t]*(?:著|編著|編|訳|監修|作|画|撮影|作詞|作曲)(?![一-龥])")
 _HIGH_BEFORE = re.compile(_HIGH_TITLES + r"[ \t]*[:：]?[ \t]*$")
 _HIGH_AFTER = re.compile(r"^[ \t]*(?:[一-龥]{1,8}?)?" + _HIGH_TITLES)
 _TITLE_AFTER = re.compile(r"^[ \t]*(?:[一-龥]{1,8}?)?(?:" + _HIGH_TITLES + "|" + _TITLES + ")")
+# A list of people after a title: "委員 土井 晴美、森下 修（公募）、坂口 亜希子" (each of them a
+# member named in that role).
+_LIST_AFTER_TITLE = re.compile(
+    r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r"|構成員)[ \t]*[:：]?[ \t]*"
+    r"(?:[^\n、,。:：()（）]{1,12}(?:[ \t]*[（(][^\n)）]{0,25}[）)])?[ \t]*[、,][ \t]*){1,10}$"
+)
+# A line listing the attendants or members of a meeting or a selection board (出席委員：, 説明員：,
+# 審査委員：): the people on it with a title, or listed after one, are named in their role, in
+# public and internal papers alike.
+_ROSTER_LINE = re.compile(
+    r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席者?|出席委員|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)[ \t]*[:：]"
+)
+# A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
+_VENDOR_CONTACT = re.compile(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
+_PLACEHOLDER = re.compile(r"[A-Za-z]|[○〇×◯●■□△*＊]+|某")
+_SUFFIX_AFTER = re.compile(r"[式流法型派的語風系製産賞杯]")
 # 担当：総務課 佐藤 / 問合せ先 総務部総務課 鈴木
 _INSTITUTION_AFTER = re.compile(r"^(?:内閣|政権|美術館|記念館|文学館|博物館|財団|記念|文庫|賞|通り|像|邸|旧居|生家|研究所)")
 _CONTACT_BEFORE = re.compile(
@@ -156,24 +203,32 @@ _GLUED = re.compile(r"[一-龥]$")
 _KATAKANA = re.compile(r"[ァ-ヴー・=＝]+$")
 
 
-def find_people(text: str, public_notice: bool, contacts: list[Item] | None = None) -> list[Item]:
+def find_people(text: str, public_notice: bool, contacts: list[Item] | None = None, columns: Columns = NO_COLUMNS) -> list[Item]:
     """Person names in text. `contacts` (addresses, phone numbers … already found) let a
-    name written alone on the line above them count as the writer's signature."""
+    name written alone on the line above them count as the writer's signature; `columns`
+    (cells under a 氏名/担当者 column of a table) count as labelled name fields."""
     tok = _tokenizer()
     items: list[Item] = []
     name_tokens: set[int] = set()  # starts of tokens the dictionary tags as names
+    first_person: bool | None = None  # the writer speaks for themselves (computed when needed)
+    known = _local.pos_cache.get
     for offset, chunk in _chunks(text):
+        tokens = tok.tokenize(chunk)
         morphemes = [
-            (m.begin() + offset, m.end() + offset, _category(m.part_of_speech_id(), m), m.surface(), m.is_oov())
-            for m in tok.tokenize(chunk)
+            (m.begin() + offset, m.end() + offset, known(m.part_of_speech_id()) or _category(m.part_of_speech_id(), m), m.surface())
+            for m in tokens
         ]
         count = len(morphemes)
         if contacts:
             name_tokens.update(m[0] for m in morphemes if m[2] in _NAME_CATS)
         i = 0
         while i < count:
-            start, end, cat, surface, _ = morphemes[i]
+            start, end, cat, surface = morphemes[i]
             if surface in _RELATIONS:
+                if i + 2 < count and morphemes[i + 1][3] == "の":
+                    relative = _relative_after_no(text, morphemes, i + 2, count)
+                    if relative is not None and _free(items, *relative):
+                        items.append(Item("PERSON", *relative, 2, "続柄に続く名 / given name after a family relation"))
                 i += 1
                 continue
             is_name = cat in _NAME_CATS or (
@@ -214,9 +269,9 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 cat = "sei"
             unknown_before_honorific = (
                 not is_name
-                and (cat == "proper" or (morphemes[i][4] and cat != "space"))
                 and i + 1 < count
                 and morphemes[i + 1][3] in _HONORIFICS
+                and (cat == "proper" or (cat != "space" and tokens[i].is_oov()))
             )
             if not is_name and not unknown_before_honorific:
                 i += 1
@@ -279,6 +334,27 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                     and nxt[2] == "space"
                     and len(nxt[3]) <= 2
                     and "\n" not in nxt[3]
+                    and j + 2 < count
+                    and morphemes[j + 2][2] in ("noun", "proper")
+                    and len(morphemes[j + 2][3]) <= 3
+                    and _is_kanji(morphemes[j + 2][3])
+                    and morphemes[j + 2][3] not in _NOT_GIVEN_NAMES
+                    and morphemes[j + 2][3] not in _NOT_GIVEN_ONE
+                    and not _FORM_CHARS.intersection(morphemes[j + 2][3])
+                    and not _TITLE_WORD.fullmatch(morphemes[j + 2][3])
+                    and not _PLACE_WORD.match(morphemes[j + 2][3])
+                    and _NAME_END.match(text, morphemes[j + 2][1])
+                    and _labelled_at(text, start, morphemes[j + 2][1], columns)
+                ):
+                    j += 2  # after a label, 姓 + space + any short kanji word: 氏名 那須 勇気, 職員：河野 未来
+                    cats.add("mei")
+                    break
+                elif (
+                    cats == {"sei"}
+                    and j == i
+                    and nxt[2] == "space"
+                    and len(nxt[3]) <= 2
+                    and "\n" not in nxt[3]
                     and j + 3 < count
                     and morphemes[j + 2][2] in ("noun", "proper", "mei")
                     and morphemes[j + 2][1] == morphemes[j + 3][0]
@@ -295,7 +371,7 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
             if (
                 morphemes[j][2] == "mei"
                 and j + 1 < count
-                and morphemes[j + 1][2] == "noun"
+                and morphemes[j + 1][2] in ("noun", "other")
                 and len(morphemes[j + 1][3]) == 1
                 and morphemes[j + 1][3] in _GIVEN_FINAL
                 and _NAME_END_STRICT.match(text, morphemes[j + 1][1])
@@ -355,7 +431,11 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
             line_start = text.rfind("\n", 0, span_start) + 1
             before = text[max(line_start, span_start - 30) : span_start]
             after = text[span_end : span_end + 12]
-            labelled = bool(_LABEL.search(before))
+            labelled = (
+                bool(_LABEL.search(before))
+                or bool(columns.names and columns.in_name_cell(span_start, span_end))
+                or (not public_notice and bool(_VENDOR_CONTACT.search(text, max(line_start, span_start - 60), span_start)))
+            )
             full = "sei" in cats and "mei" in cats
             cats.discard("space")
             i = j + 1
@@ -371,12 +451,30 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 continue  # 対象者リスト: a katakana word the dictionary also knows as a name, glued to the label
             if _HIGH_BEFORE.search(before) or _HIGH_AFTER.match(after):
                 continue
+            if _PLACEHOLDER.fullmatch(text, span_start, span_end):
+                continue  # A氏, B様, ○○さん: an anonymised party, not a name
+            if not (honorific or full or intro) and _SUFFIX_AFTER.match(after):
+                continue  # ヘボン式, 〇〇流: a name used as part of a word
             if not (honorific or labelled) and _INSTITUTION_AFTER.match(after):
                 continue  # 田中角栄内閣, 長谷川町子美術館: a name used as part of another name
-            if public_notice and not labelled and (
-                _TITLE_BEFORE.search(before) or _TITLE_AFTER.match(after) or _CONTACT_BEFORE.search(before)
+            if not labelled and _AUTHOR_AFTER.match(after):
+                continue  # 山田 太郎 著, 鈴木 一郎 編: the author of a published work
+            if (
+                not labelled
+                and (public_notice or _ROSTER_LINE.match(text, line_start))
+                and (
+                    _TITLE_BEFORE.search(before)
+                    or _TITLE_AFTER.match(after)
+                    or _CONTACT_BEFORE.search(before)
+                    or _LIST_AFTER_TITLE.search(text, max(line_start, span_start - 160), span_start)
+                )
             ):
-                continue
+                continue  # an official, member or appointee named in that role
+            if public_notice and not labelled and honorific and morphemes[k][3] in _PUBLIC_HONORIFICS:
+                if first_person is None:
+                    first_person = bool(_FIRST_PERSON.search(text))
+                if not first_person:
+                    continue  # 坂下 光男 氏（書道家）: a person named in a notice or press release
             if honorific:
                 reason = "敬称付きの氏名 / personal name with honorific"
             elif intro and not (labelled or full):
@@ -386,11 +484,12 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
             else:
                 reason = "氏名（姓名）/ personal name (family and given name)"
             items.append(Item("PERSON", span_start, span_end, 2, reason))
-    if _HAS_UPPER.search(text):
+    if _HAS_UPPER.search(text) or _HAS_CAPITALISED.search(text):
         for m in _LATIN_NAME.finditer(text):
             start = m.start()
             line_start = text.rfind("\n", 0, start) + 1
-            if _LABEL.search(text[max(line_start, start - 30) : start]):
+            labelled_here = bool(_LABEL.search(text[max(line_start, start - 30) : start]))
+            if labelled_here or (m.group("given") is None and _HONORIFIC_AFTER.match(text, m.end())):
                 # the whole romanised name wins over a part of it found as a word (LEE Min Jun)
                 items = [it for it in items if not (start <= it.start and it.end <= m.end())]
                 if _free(items, start, m.end()):
@@ -399,7 +498,7 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
         for m in _MY_NAME_IS.finditer(text):
             if _free(items, m.start("n"), m.end("n")):
                 items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "名乗り（〜です／〜と申します）/ self-introduction"))
-    if ":" in text:
+    if _KANA_PAIR.search(text):
         for m in _KANA_AFTER_COLON.finditer(text):
             start, end = m.span("n")
             line_start = text.rfind("\n", 0, start) + 1
@@ -458,10 +557,38 @@ def _signatures(text: str, people: list[Item], contacts: list[Item], name_tokens
 
 
 # A name in kana after a label: 氏名：ヤマダ タロウ, 世帯主：やまだ はなこ
+# (also after a label and a space or は: 児童名（ふりがな） しみず はると, 名前はミヤザキ ユウト)
+_KANA_PAIR = re.compile(r"[ァ-ヴー][ \t]{1,2}[ァ-ヴー]|[ぁ-ゖ][ \t]{1,2}[ぁ-ゖ]")
 _KANA_AFTER_COLON = re.compile(
-    r":[ \t]*(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8})"
+    r"(?<=[:) \tは])(?=[ァ-ヴぁ-ゖ夫妻配長次三四実義養祖父母兄姉弟妹息娘孫子き甥姪叔伯元前内])(?:(?:" + _RELATION_WORDS + r")[ \t]+)?"
+    r"(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8})"
     r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日))"
 )
+
+
+def _labelled_at(text: str, start: int, end: int, columns: Columns) -> bool:
+    """A name label stands right before start (on its line), or start..end is in a name column."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(_LABEL.search(text[max(line_start, start - 30) : start])) or bool(columns.names and columns.in_name_cell(start, end))
+
+
+# A given name after a family relation and の ("長男の蒼（3歳）", "夫の健司、"): a name the
+# dictionary knows, or one kanji followed by the child's age, school year or birth date.
+_AGE_PAREN = re.compile(
+    r"[ \t]*[(（](?:[0-9]{1,3}|[^)）\n]{0,20}?(?:[0-9]{1,2}[ \t]?(?:歳|才|か月|ヶ月|カ月)|[0-9][ \t]?年生?|生まれ|年少|年中|年長)[^)）\n]{0,10})[)）]"
+)
+_AFTER_RELATIVE_NAME = re.compile(r"[ \t]*(?:[(（、,。]|は|が|も|と|に|を|$)")
+
+
+def _relative_after_no(text: str, morphemes: list[tuple[int, int, str, str]], k: int, count: int) -> tuple[int, int] | None:
+    start, end, cat, surface = morphemes[k]
+    if cat in _NAME_CATS and (_is_kanji(surface) or _GIVEN_KANA.fullmatch(surface)) and len(surface) <= 4:
+        if _AFTER_RELATIVE_NAME.match(text, end) and not _INSTITUTION_AFTER.match(text, end):
+            return start, end
+        return None
+    if cat == "noun" and len(surface) == 1 and _is_kanji(surface) and surface not in _NOT_GIVEN_ONE and _AGE_PAREN.match(text, end):
+        return start, end
+    return None
 
 
 def _free(items: list[Item], start: int, end: int) -> bool:
@@ -469,7 +596,7 @@ def _free(items: list[Item], start: int, end: int) -> bool:
 
 
 # "My name is Daniel Smith" (given name first in English text)
-_MY_NAME_IS = re.compile(r"(?<![A-Za-z])(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][a-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,2})")
+_MY_NAME_IS = re.compile(r"(?<![A-Za-z])(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})")
 # The reading of a name in parentheses after it: 山田 花子（やまだ はなこ）, （ヤマダ ハナコ）
 _READING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
 _HAS_KANJI = re.compile(r"[一-龥々]")
@@ -531,7 +658,9 @@ _GIVEN_KANA = re.compile(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
 # Common endings of given names (花子, 由美, 明日香, 太郎, 健介, 翔太 …).
 _GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵")
 # One-character nouns that follow a name without being a given name (田中 案, 富士 山, 森 家).
-_NOT_GIVEN_ONE = frozenset("案山川駅城町市村区外他等宛名氏様殿係課班組家邸宅側分用内前後中下上方派版号")
+# Characters of form words written after a surname (記入欄, 欄外, 記載, 押印, 様式 …), never of a given name.
+_FORM_CHARS = frozenset("欄記載署押印等用書表票類外様式済届")
+_NOT_GIVEN_ONE = frozenset("案山川駅城町市村区外他等宛名氏様殿係課班組家邸宅側分用内前後中下上方派版号件事話物声顔体病金車")
 
 
 def _split_given_name(surface: str, last_cat: str) -> bool:
