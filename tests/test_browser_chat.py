@@ -99,7 +99,8 @@ def test_an_answer_streams_and_is_labelled(live_page: Page, live_gennai: LiveGen
     live_page.fill("#chat-text", SHORT_PROMPT)
     live_page.click("#chat-send")
     answer = live_page.locator('#chat-log [data-message="assistant"]').last
-    answer.locator('[data-role="answer"][aria-busy="true"]').wait_for()
+    # the answer element exists (empty, so not yet "visible") while the embedded model starts
+    answer.locator('[data-role="answer"]').wait_for(state="attached", timeout=60_000)
     _answer_done(live_page)
     assert live_page.evaluate("window.__streamed"), "the answer never had text while aria-busy"
     assert len(answer.locator('[data-role="answer"]').inner_text()) > 20
