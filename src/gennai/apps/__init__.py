@@ -5,7 +5,6 @@ TOML file: its form in the Gennai AI-app protocol's format, its prompt and its r
 - gennai.apps.forms: form definitions and the validation of submitted inputs;
 - gennai.apps.prompts: the prompt templates ({field} placeholders, nothing executable);
 - gennai.apps.runner: `AppRunner(platform).run(...)`, through the one admission path;
-- gennai.apps.streaming: one streamed ModelCall as the web interface's ChatEvents.
 
 Adding an app is adding a file (docs/apps.md). This package imports nothing heavy on its own:
 import the module you need.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gennai.accounts.keys import Principal
 from gennai.apps.definitions import AppDefinition
 from gennai.apps.forms import FORM_ERROR_KEY, UploadedFile
-from gennai.apps.streaming import stream_call
+from gennai.conversations.chat import stream_call
 from gennai.conversations.chat import ChatEvent
 from gennai.gateway.calls import ModelCall
 from gennai.gateway.errors import InvalidRequest

@@ -7,7 +7,7 @@ encrypted. No HTTP here: the web layer turns the events into SSE.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from gennai.gateway.calls import ModelCall, team_policy_for
 from gennai.gateway.errors import Forbidden, GatewayError, UpstreamError
 from gennai.gateway.providers.base import RawEvents
 from gennai.policy.content import chat_content
-from gennai.policy.decision import AUTO, CLASS_NAMES, PolicyRequest
+from gennai.policy.decision import AUTO, CLASS_NAMES, Decision, PolicyRequest
 from gennai.policy.pseudonymise import ChunkRestorer
 
 if TYPE_CHECKING:
@@ -132,70 +132,27 @@ class ChatService:
         }
         call = ModelCall(platform, "web.chat", streamed=True)
         call.principal = principal
-        answer: list[str] = []
-        chunks: Any = None
-        try:
-            content = await asyncio.to_thread(
-                chat_content, body, max_attachment_chars=platform.loaded.config.server.max_attachment_chars
-            )
-            if conversation_id is None:
-                conversation_id = await asyncio.to_thread(
-                    platform.content.create, owner, team_id or _common(), _title(text), 1
-                )
-            stored_question = _stored_text(body["messages"][-1]["content"])
-            decision = await call.admit(
-                body, content, model=model, declared_class=declared_class, conversation_id=conversation_id,
-            )
-            seen = decision.original_class or decision.effective_class
-            await asyncio.to_thread(platform.content.append, conversation_id, owner, "user", stored_question, None, seen)
-            chunks = await platform.dispatcher.stream_chat(decision, body, call.outcome)
-            model_id = call.outcome.model.id if call.outcome.model else None
-            yield ChatEvent("started", {
-                "conversation_id": conversation_id, "model": model_id, "class": seen,
-                "class_name": CLASS_NAMES[seen], "action": decision.action, "policy": decision.header(),
-            })
-            restorer = ChunkRestorer(call.placeholders) if call.placeholders is not None else None
-            async for item in chunks:
-                for chunk in _chunks(item):
-                    if restorer is not None:
-                        chunk = restorer.restore(chunk)
-                    for choice in chunk.get("choices") or ():
-                        delta = (choice.get("delta") or {}).get("content")
-                        if delta:
-                            answer.append(delta)
-                            yield ChatEvent("delta", {"text": delta})
-            model_id = call.outcome.model.id if call.outcome.model else model_id
-            await asyncio.to_thread(platform.content.append, conversation_id, owner, "assistant", "".join(answer), model_id, seen)
-            call.record("ok", 200)
-            yield ChatEvent("done", {
-                "conversation_id": conversation_id, "model": model_id, "request_id": call.request_id,
-                "tokens_in": call.outcome.tokens_in, "tokens_out": call.outcome.tokens_out,
-            })
-        except GatewayError as error:
-            kept = bool(answer)
-            if kept and conversation_id is not None:  # the partial answer is kept, and marked
-                partial = "".join(answer) + "\n\n〔回答は途中で途切れました〕"
-                model_id = call.outcome.model.id if call.outcome.model else None
-                seen = call.decision.original_class or call.decision.effective_class if call.decision else 1
-                await asyncio.to_thread(platform.content.append, conversation_id, owner, "assistant", partial, model_id, seen)
-            call.record("error_mid_stream" if kept else "error", error.status, error)
-            yield ChatEvent("error", {
-                "kind": _error_kind(error), "message": error.message, "status": error.status,
-                "retry_after": error.retry_after, "partial_kept": kept, "conversation_id": conversation_id,
-            })
-        except asyncio.CancelledError:
-            call.record("client_disconnected", 499)
-            raise
-        except Exception:
-            call.record("error", 500, detail="internal error")
-            raise
-        finally:
-            # The reader went away (aclose: the browser closed the page): free the model now,
-            # and still leave one record.
-            if chunks is not None and hasattr(chunks, "aclose"):
-                await chunks.aclose()
-            if not call.recorded:
-                call.record("client_disconnected", 499)
+        if conversation_id is None:
+            conversation_id = await asyncio.to_thread(platform.content.create, owner, team_id or _common(), _title(text), 1)
+        stored_question = _stored_text(body["messages"][-1]["content"])
+        store = platform.content
+        conversation = conversation_id
+
+        async def store_question(_decision: Decision, seen: int) -> None:
+            await asyncio.to_thread(store.append, conversation, owner, "user", stored_question, None, seen)
+
+        async def store_answer(answer: str, model_id: str | None, seen: int, complete: bool) -> None:
+            # a broken stream's partial answer is kept, and marked
+            text_ = answer if complete else answer + "\n\n〔回答は途中で途切れました〕"
+            await asyncio.to_thread(store.append, conversation, owner, "assistant", text_, model_id, seen)
+
+        async for event in stream_call(
+            call, body, model=model, declared_class=declared_class, conversation_id=conversation_id,
+            info={"conversation_id": conversation_id}, on_admitted=store_question, on_answer=store_answer,
+        ):
+            if event.kind == "error":
+                event.data["partial_kept"] = event.data["partial"]
+            yield event
 
     async def _history(self, principal: Principal, conversation_id: str | None) -> list[dict[str, Any]]:
         if conversation_id is None:
@@ -243,4 +200,98 @@ def _error_kind(error: GatewayError) -> str:
     return "invalid"
 
 
-__all__ = ["ChatEvent", "ChatService", "Finding", "Preview"]
+# (decision, class seen) once admitted, before the model is called.
+OnAdmitted = Callable[[Decision, int], Awaitable[None]]
+# (answer text, model id, class seen, complete) once the stream ended or broke with text.
+OnAnswer = Callable[[str, str | None, int, bool], Awaitable[None]]
+
+
+async def stream_call(
+    call: ModelCall,
+    body: dict[str, Any],
+    *,
+    model: str = AUTO,
+    declared_class: int = 1,
+    task: str | None = None,
+    app: str | None = None,
+    app_class: int = 1,
+    conversation_id: str | None = None,
+    max_output_tokens: int | None = None,
+    info: Mapping[str, Any] | None = None,
+    detail: str | None = None,
+    on_admitted: OnAdmitted | None = None,
+    on_answer: OnAnswer | None = None,
+) -> AsyncIterator[ChatEvent]:
+    """Stream one admitted call as ChatEvents. `call` has its principal set; `body` is a chat
+    completions body (its `file` parts are read and replaced by their text here). `detail`
+    goes into the usage record (before the error message, if any)."""
+    platform = call.platform
+    extra = dict(info or {})
+    answer: list[str] = []
+    chunks: AsyncIterator[Any] | None = None
+    try:
+        content = await asyncio.to_thread(
+            chat_content, body, max_attachment_chars=platform.loaded.config.server.max_attachment_chars
+        )
+        decision = await call.admit(
+            body, content, model=model, declared_class=declared_class, task=task, app=app, app_class=app_class,
+            conversation_id=conversation_id, max_output_tokens=max_output_tokens,
+        )
+        seen = decision.original_class or decision.effective_class
+        if on_admitted is not None:
+            await on_admitted(decision, seen)
+        chunks = await platform.dispatcher.stream_chat(decision, body, call.outcome)
+        model_id = call.outcome.model.id if call.outcome.model else None
+        yield ChatEvent("started", {
+            **extra, "model": model_id, "class": seen, "class_name": CLASS_NAMES[seen],
+            "action": decision.action, "policy": decision.header(), "request_id": call.request_id,
+        })
+        restorer = ChunkRestorer(call.placeholders) if call.placeholders is not None else None
+        async for item in chunks:
+            for chunk in _chunks(item):
+                if restorer is not None:
+                    chunk = restorer.restore(chunk)
+                for choice in chunk.get("choices") or ():
+                    delta = (choice.get("delta") or {}).get("content")
+                    if delta:
+                        answer.append(delta)
+                        yield ChatEvent("delta", {"text": delta})
+        model_id = call.outcome.model.id if call.outcome.model else model_id
+        if on_answer is not None:
+            await on_answer("".join(answer), model_id, seen, True)
+        call.record("ok", 200, detail=detail)
+        yield ChatEvent("done", {
+            **extra, "model": model_id, "request_id": call.request_id,
+            "tokens_in": call.outcome.tokens_in, "tokens_out": call.outcome.tokens_out,
+        })
+    except GatewayError as error:
+        partial = bool(answer)
+        if partial and on_answer is not None:
+            decision_ = call.decision
+            seen = (decision_.original_class or decision_.effective_class) if decision_ else 1
+            model_id = call.outcome.model.id if call.outcome.model else None
+            await on_answer("".join(answer), model_id, seen, False)
+        call.record(
+            "error_mid_stream" if partial else "error", error.status, error,
+            detail=f"{detail}: {error.message}"[:500] if detail else None,
+        )
+        yield ChatEvent("error", {
+            **extra, "kind": _error_kind(error), "message": error.message, "status": error.status,
+            "retry_after": error.retry_after, "param": error.param, "partial": partial,
+            "request_id": call.request_id,
+        })
+    except asyncio.CancelledError:
+        call.record("client_disconnected", 499, detail=detail)
+        raise
+    except Exception:
+        call.record("error", 500, detail=f"{detail}: internal error" if detail else "internal error")
+        raise
+    finally:
+        # A consumer that stops iterating (aclose: GeneratorExit) still leaves its record,
+        # and the model's slot is given back now rather than when the stream is collected.
+        call.record("client_disconnected", 499, detail=detail)
+        if chunks is not None and hasattr(chunks, "aclose"):
+            await chunks.aclose()
+
+
+__all__ = ["ChatEvent", "ChatService", "Finding", "OnAdmitted", "OnAnswer", "Preview", "stream_call"]
