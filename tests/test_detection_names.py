@@ -54,8 +54,51 @@ def test_officials_in_a_public_notice_are_not_flagged() -> None:
 
 
 def test_honorific_in_a_notice_still_counts() -> None:
-    text = "お知らせ\n受賞者の山田太郎さんに表彰状を授与しました。"
+    text = "お知らせ\n落とし物の財布は、拾った山田太郎さんから届けられました。"
     assert ("PERSON", "山田太郎") in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "お知らせ\n受賞者の山田太郎さんに表彰状を授与しました。",
+        "大会の結果をお知らせします。\nチャンプ本：『海』（紹介者：城東高校2年 藤本 遥さん）\n藤本さんは全国大会に出場します。",
+        "プレスリリース\n理学部の村井 悠斗 准教授、大学院生の石黒 彩花さんらの研究グループは遺伝子を特定しました。",
+        "理事長の交代について\n当研究所の理事長に、4月1日付で小笠原 直樹（おがさわら なおき）が就任します。\n問い合わせ：広報課 03-1234-5678",
+        "受賞者が決まりました\n受賞者（敬称略・50音順）\n・今井 源次郎（郡上市）　郡上踊り保存会 顧問\n・河合 千鶴子（高山市）",
+        "副市長の選任についてお知らせします。\n氏名：砂田 裕介（すなだ ゆうすけ）\n就任日：令和7年4月1日",
+    ],
+)
+def test_people_a_notice_names_in_a_public_role_are_not_flagged(text: str) -> None:
+    assert "PERSON" not in {t for t, _ in found(text)}
+
+
+def test_a_sample_form_names_nobody() -> None:
+    text = "【記入例】\n申請者の住所：○○市○○町1丁目2番3号\n申請者の氏名：山田 太郎\n電話番号：000-0000-0000"
+    assert "PERSON" not in {t for t, _ in found(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("氏名：西脇 春香（ふりがな：にしわき はるか）", "にしわき はるか"),
+        ("氏名：工藤 楓　ローマ字：KUDO Kaede", "KUDO Kaede"),
+        ("旅券の氏名：NGUYEN THI HOA（グエン・ティ・ホア）さん", "グエン・ティ・ホア"),
+        ("氏名：CHEN Yuting（陳 雨婷）", "陳 雨婷"),
+        ("2　Maria SANTOS（1990-12-04生）", "Maria SANTOS"),
+        ("娘のMei Tanaka-Brownが受験します。", "Mei Tanaka-Brown"),
+        ("I am worried about my son Anish's health.", "Anish"),
+        ("| 氏名 | 金額 |\n|---|---|\n| Pham Duc Minh | 3,000円 |", "Pham Duc Minh"),
+        ("調査対象者：工学研究科 助教 篠原 圭吾", "篠原 圭吾"),
+    ],
+)
+def test_names_in_other_scripts_and_fields(text: str, name: str) -> None:
+    assert ("PERSON", name) in found(text)
+
+
+@pytest.mark.parametrize("text", ["※申立人からDV被害の申出あり。", "【関係者限り】林道奥三面線 改良工事"])
+def test_words_cut_like_names_are_not_names(text: str) -> None:
+    assert "PERSON" not in {t for t, _ in found(text)}
 
 
 def test_private_address() -> None:

@@ -35,7 +35,7 @@ _BUILDING_WORDS = r"(?:ハイツ|ハイム|マンション|コーポ|レジデ�
 _BUILDING = r"(?:[ァ-ヴ](?:[ァ-ヴーヶ一-龥A-Za-z・]|[0-9]{1,3}(?=条|番館)){1,14}|[一-龥々ヶぁ-ゖァ-ヴー]{1,8}" + _BUILDING_WORDS + r"[ァ-ヴーヶ一-龥]{0,6})"
 # A room: 203, 507号, 801号室, 6F, 2階, B-204, 3-B, 14棟507号
 _ROOM = (
-    r"(?:[0-9]{1,3}[ \t]?棟[ \t]?)?"
+    r"(?:[0-9]{1,3}[ \t]?号?棟[ \t]?)?"
     r"(?:[0-9]{1,4}[ \t]?(?:号室|号|階|F)|[A-Z][ \t]?-?[ \t]?[0-9]{1,4}|[0-9]{1,4}[ \t]?-[ \t]?[A-Z0-9]{1,4}|[0-9]{2,4})"
     r"(?![0-9A-Za-z])"
 )
@@ -45,7 +45,7 @@ _ADDRESS = re.compile(
     r"(?:" + _C + r"{1,6}?郡)?"
     r"(?:" + _KANA_CITIES + r"|" + _C + r"{1,6}?)[市区町村]"
     r"(?:" + _C + r"{1,5}?区)?"
-    r"(?:" + _W + r"|[0-9]+(?:条|線|地割)[東西南北]?){0,10}?"
+    r"(?:" + _W + r"|[0-9]+(?:条|線|地割|部)[東西南北]?){0,16}?"
     r"(?:" + _NUM + r"[ \t]?丁目(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?の?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+(?:[-ー][0-9]+)?)?)?"
     r"|[0-9]+[ \t]?番地?(?:[ \t]?の?[0-9]+(?:号)?)?"
     r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+(?:[-ー][0-9]{1,4}(?![0-9]))?)?"  # 3-18-4, 3-18-4-202 (the room last)
@@ -61,14 +61,16 @@ _ADDRESS = re.compile(
 _STREET = re.compile(r"[市区町村郡][^\n]{0,24}?(?:[0-9]|[一二三四五六七八九十]+丁目)")
 _LABEL_PREFIX = re.compile(r"^(?:現住所|住所|所在地|居所|本籍|送付先|自宅|住居|連絡先|は|の|在住)+")
 _PRIVATE_LABEL = re.compile(
-    r"(?:現住所|住所|居所|本籍|自宅|住居|住居地|居住地|お住まい|在住|転居先|転入先|転出先|実家|申請地|(?:住家|住宅|自宅|家屋)の?所在地)[ \t]*[:：は]?[ \t]*$"
+    r"(?:現住所|住所|居所|本籍|自宅|住居|住居地|居住地|お住まい|在住|転居先|転入先|転出先|実家|帰省先|申請地|(?:住家|住宅|自宅|家屋)の?所在地)[ \t]*[:：は]?[ \t]*$"
     r"|(?:申請者|届出人|相談者|世帯主|本人)[^\n。]{0,10}$"
+    # 住所：〒000-0000 ○○市…: the postal code between the label and the address
+    r"|(?:現住所|住所|居所|自宅|住居|居住地|お住まい|転居先|転入先|実家|帰省先)[ \t]*[:：]?[ \t]*〒?[ \t]*[0-9]{3}-?[0-9]{4}[ \t]*$"
 )
 # "譲渡人：山田 花子（市内の住所）": an address in parentheses after a labelled person.
 _PERSON_ROW_PAREN = re.compile(r"[:：][ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$")
 _PUBLIC_BEFORE = re.compile(
     r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|(?<![一-龥])場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
-    r"省|(?<![来登退出在])庁|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
+    r"(?<![帰反])省(?!先)|(?<![来登退出在])庁|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
 )
 # Someone lives there: "津市大門14-8在住", "…にお住まい"
 _PRIVATE_AFTER = re.compile(r"[ \t]*(?:在住|に在住|に住(?:む|んで)|にお住まい|の自宅)")
@@ -82,8 +84,34 @@ _PUBLIC_PAREN = re.compile(
 _PUBLIC_AFTER = re.compile(r"^[ \t]*(?:[（(]?[^\n。]{0,12}(?:合同庁舎|庁舎|号館|省|庁|役所|役場|センター|会館|ホール|本社|事務所))")
 
 
+# A Japanese address written in English: "Room 402, Sunny Heights, 3-15-9 Okubo, Shinjuku-ku, Tokyo"
+# (a block number N-N(-N) and a ward, city, town or village in romaji: -ku, -shi, -cho, -machi, -mura, -gun).
+_ROMAJI_ADDRESS = re.compile(
+    r"(?<![A-Za-z0-9])(?:(?:Room|Rm\.?|Apt\.?|Unit|No\.)[ \t]*[0-9]{1,4}[A-Z]?,?[ \t]+)?"
+    r"(?:[A-Z][A-Za-z\-]+(?:[ \t]+[A-Z][A-Za-z\-]+){0,3}[ \t]*[0-9]{0,4},?[ \t]+)?"
+    r"[0-9]{1,2}(?:-[0-9]{1,4}){1,3},?[ \t]+(?!Room)[A-Z][a-z]+(?:[ \t\-][A-Z0-9][a-z0-9]*)?"
+    r"(?:,[ \t]*[A-Z][a-z]+(?:-[a-z]+)?){1,3}"
+)
+_ROMAJI_MUNICIPALITY = re.compile(r"-(?:ku|shi|cho|machi|mura|gun|son)\b|\b(?:Tokyo|Osaka|Kyoto|Hokkaido)\b|-(?:ken|fu)\b")
+_ROMAJI_PUBLIC_BEFORE = re.compile(r"(?i:venue|office|city hall|ward office|headquarters|located at|address of the)[^\n.]{0,20}$")
+
+
+def _romaji_addresses(text: str, public_notice: bool) -> list[Item]:
+    out = []
+    for m in _ROMAJI_ADDRESS.finditer(text):
+        if not _ROMAJI_MUNICIPALITY.search(m.group()):
+            continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if public_notice or _ROMAJI_PUBLIC_BEFORE.search(text, max(line_start, m.start() - 40), m.start()):
+            continue
+        out.append(Item("ADDRESS", m.start(), m.end(), 2, "個人の住所 / street address of a person"))
+    return out
+
+
 def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS) -> list[Item]:
     items: list[Item] = []
+    if _ROMAJI_MUNICIPALITY.search(text):
+        items += _romaji_addresses(text, public_notice)
     if not _STREET.search(text):
         return items
     for m in _ADDRESS.finditer(text):
@@ -103,8 +131,11 @@ def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS
         private = bool(
             _PRIVATE_LABEL.search(before) or _PRIVATE_AFTER.match(text, end) or (columns.addresses and columns.in_address_cell(start, end))
         )
-        if m.group("bare") is not None and not (private or (not public_notice and _PERSON_ROW_PAREN.search(before))):
-            continue  # a bare lot number is an address only after a 住所 label or a person
+        if m.group("bare") is not None and not (
+            private
+            or (not public_notice and (_PERSON_ROW_PAREN.search(before) or _alone_on_line(text, line_start, start, end)))
+        ):
+            continue  # a bare lot number is an address only after a 住所 label, a person, or alone on its line
         if not private and (
             public_notice
             or _PUBLIC_BEFORE.search(before)
@@ -114,3 +145,8 @@ def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS
             continue
         items.append(Item("ADDRESS", start, end, 2, "個人の住所 / street address of a person"))
     return items
+
+
+def _alone_on_line(text: str, line_start: int, start: int, end: int) -> bool:
+    """The address is the whole line (a letter's signature block: name, address, phone)."""
+    return not text[line_start:start].strip() and (end == len(text) or text[end] in "\r\n")

@@ -66,6 +66,7 @@ _PUBLIC_PAGE = re.compile(
     r"|(?:観覧料|入館料|入場料|参加費|会期)[ \t]*[:：]|傍聴(?:自由|できます|可能|席)"
     r"|を募集します|募集(?:について|のお知らせ)?[ \t]*(?:\n|$)"
     r"|(?:入札|開札|落札)結果の?(?:公表|お知らせ)|事後公表|[（(]公表[）)]|の公表(?:について)?[ \t]*(?:\n|$)"
+    r"|(?:^|\n)[ \t]*[【\[〔]?[ \t]*(?:一般競争|指名競争|制限付き一般競争)?(?:入札|開札|落札)結果[ \t]*[】\]〕]?[ \t]*(?:\n|$)"
 )
 # Higher wins when two items overlap (CUSTOM is kept alongside everything).
 _PRIORITY = {
@@ -84,7 +85,8 @@ _PRIORITY = {
 _PERSONAL = frozenset(("MY_NUMBER", "PASSPORT", "DRIVERS_LICENSE", "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS"))
 _PRIVATE_CONTACT = re.compile(r"自宅|携帯|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$")
 _PUBLIC_CONTACT = re.compile(
-    r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付)[^\n。]{0,20}$"
+    r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付"
+    r"|(?<![住場])所|署|図書館|会館|公民館|美術館|博物館|病院|学校|大学|協会|組合|公社|機構|財団|ダイヤル|ホットライン|相談電話)[^\n。]{0,20}$"
 )
 # An office's number: "03-1234-5678（代表）", "(内線 123)"
 _PUBLIC_AFTER = re.compile(r"[ \t]*[（(][ \t]*(?:代表|内線|直通|平日|受付|自動音声)")
@@ -100,11 +102,18 @@ _OFFICE_LINE = re.compile(
     r"^[ \t]*[【\[(（]?[ \t]*(?:問い?合わ?せ|お問い?合わ?せ|担当|連絡先|提出先|申込先|申込み|事務局|窓口)"
     r"|(?:課|係|室|局|省|庁|役所|役場|事務所|事務局|センター)[ \t]*$"
 )
-_PUBLIC_EMAIL = re.compile(r"@(?:[a-z0-9\-]+\.)*(?:go\.jp|lg\.jp)$", re.I)
+_PUBLIC_EMAIL = re.compile(
+    r"@(?:[a-z0-9\-]+\.)*(?:go\.jp|lg\.jp)$"
+    # an organisation's role mailbox: info@, soudan@, press@ …
+    r"|^(?:info|information|contact|inquiry|inquiries|support|office|soudan|sodan|koho|kouhou|press|pr|webmaster|"
+    r"madoguchi|uketsuke|jimukyoku|secretariat|sales|eigyo|help|desk|toiawase|otoiawase|center|admin|general|somu|soumu|"
+    r"kikaku|service|customer|recruit|saiyo|event|kyodo|library|museum)(?:[.\-_][a-z0-9]+)?@",
+    re.I,
+)
 
 
 _ANY_DIGIT = re.compile(r"[0-9]")
-_NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]")
+_NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b)")
 _NOTHING_FOUND = Detection(1, (), (), ())
 
 
@@ -122,8 +131,8 @@ class DefaultDetector:
 
     def detect(self, text: str) -> Detection:
         if not self.custom and _NEEDS_LOOKING.search(text) is None:
-            # Plain ASCII words with no digit or '@': no marking, identifier or Japanese
-            # name can be in it (the common short English prompt costs nothing).
+            # Plain ASCII words with no digit, '@' or "my": no marking, identifier or name
+            # can be in it (the common short English prompt costs nothing).
             return _NOTHING_FOUND
         norm = normalize(text)
         ntext = norm.text
@@ -197,11 +206,15 @@ def _is_public(text: str) -> bool:
     )
 
 
+_TRANSLATED_TITLE = re.compile(r"[ \t]*[/／|｜][ \t]*[\x20-\x7e]+$")
+
+
 def _headline(text: str) -> bool:
     """The first line announces an action: …を実施します, …が決まりました."""
     start = len(text) - len(text.lstrip())
     cut = text.find("\n", start)
     first = text[start : cut if cut >= 0 else len(text)].rstrip()
+    first = _TRANSLATED_TITLE.sub("", first)  # 相談窓口を開設します / Consultation Desk …
     return first.endswith(("ます", "ました")) and _HEADLINE.match(first) is not None
 
 

@@ -186,6 +186,8 @@ _BIRTH = re.compile(
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
 )
+_RANGE_BEFORE = re.compile(r"[～~〜][ \t]*$")
+_ANIMAL_BEFORE = re.compile(r"(?:犬|猫|ペット|動物|飼い犬|飼い猫|愛犬|愛猫)[ \t]*の?[ \t]*$")
 # A date standing alone after a person's name at the end of a line of a form or roster:
 # "申請者 山田 花子　昭和50年1月2日", "鈴木一郎（総務課）　1980/04/01".
 _DATE_AFTER_NAME = re.compile(
@@ -315,6 +317,10 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
     for m in _BIRTH.finditer(text) if ("生" in text or "誕" in text or _BIRTH_EN.search(text)) else ():
         group = "a" if m.group("a") else "b"
         start, end = m.span(group)
+        if _RANGE_BEFORE.search(text, max(0, start - 3), start):
+            continue  # 昭和35年4月2日～昭和36年4月1日生まれ: a range of birth dates (who is eligible), not someone's
+        if _ANIMAL_BEFORE.search(text, max(0, text.rfind("\n", 0, m.start()) + 1, m.start() - 12), m.start()):
+            continue  # 犬の生年月日: a pet's
         if free(start, end) and _valid_date(m.group(group)):
             add(Item("BIRTH_DATE", start, end, 2, "生年月日 / date of birth"))
 

@@ -108,11 +108,21 @@ _CUE = re.compile(
     + ")"
 )
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
+_DECIDED = re.compile(r"決裁済|公表済|施行済|告示済|公布済")
+# 機密性1・機密性2・機密性3, 機密性2や3: the levels listed or explained, not a marking.
+_LEVEL_LIST_GAP = re.compile(r"[ \t]*(?:[・、,/／]|と|や|及び|または|又は|から|～|〜)[ \t]*")
 
 
 def find_markings(text: str) -> list[Found]:
     out: list[Found] = []
-    for m in _LEVEL.finditer(text) if "性" in text else ():
+    levels = list(_LEVEL.finditer(text)) if "性" in text else []
+    listed: set[int] = set()
+    for a, b in zip(levels, levels[1:]):
+        if a.group(1) != b.group(1) and _LEVEL_LIST_GAP.fullmatch(text, a.end(), b.start()):
+            listed.update((a.start(), b.start()))
+    for m in levels:
+        if m.start() in listed:
+            continue
         level = _ROMAN.get(m.group(1), m.group(1))
         out.append(Found(f"機密性{level}", m.start(), m.end(), int(level)))
     for m in _YOKIMITSU.finditer(text) if "要" in text else ():
@@ -157,5 +167,7 @@ def find_cues(text: str, public_notice: bool) -> list[tuple[int, int, str]]:
         word, _, reason = _CUES[int(m.lastgroup[1:])]  # type: ignore[index]
         if public_notice and word in _BID_WORDS:
             continue  # bid notices publish these
+        if word == "起案用紙" and _DECIDED.search(text):
+            continue  # 起案用紙（決裁済・公表済み）: the decision is taken and published
         out.append((m.start(), m.end(), reason))
     return out

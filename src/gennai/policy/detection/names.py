@@ -64,7 +64,8 @@ _RELATIONS = frozenset(_RELATION_WORDS.split("|"))
 _PERSON_LABELS = (
     r"氏名|名前|お名前|申請者|届出人|相談者|申込者|申出人|請求者|被保険者|被保護者|世帯主|世帯員|同一世帯|保護者|患者|利用者|本人|代表者|"
     r"契約者|受給者|対象者|対象児童|申込児童|児童|連絡者|通報者|依頼者|送付先|宛先|宛名|相手方|譲受人|譲渡人|加害者|被害者|"
-    r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])"
+    r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
+    r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?"
 )
 _LABEL = re.compile(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,8}\))?[ \t]*[:：は]?[ \t]*"
@@ -93,11 +94,18 @@ _NOT_SURNAME = frozenset(("氏名", "名前", "担当", "担当者", "本人", "
 _PLACE_WORD = re.compile(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園|城)$")
 # Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
 _HAS_UPPER = re.compile(r"[A-Z]{2}")
+_LATIN_WORD = r"[A-Z][a-z']+(?:-[A-Z][a-z']+)?"
 _LATIN_NAME = re.compile(
-    r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}|(?P<given>[A-Z][a-z'\-]+(?:[ \t]+[A-Z][a-z'\-]+){1,2}))(?![A-Za-z])"
+    r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
+    r"|" + _LATIN_WORD + r"[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?"  # Maria SANTOS
+    r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){1,2}))(?![A-Za-z])"
 )
 _HAS_CAPITALISED = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 _HONORIFIC_AFTER = re.compile(r"[ \t]*(?:様|さん|さま|氏|殿)")
+# Maria SANTOS（1990-12-04生）: a romanised name followed by a birth date
+_BIRTH_PAREN_AFTER = re.compile(r"[ \t]*[（(][^）)\n]{4,20}?生")
+# 娘のMei Tanaka-Brown: a romanised name after a family relation and の
+_RELATION_NO_BEFORE = re.compile(r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*$")
 _HIGH_TITLES = (
     r"(?:代表取締役(?:社長|会長)?|代表執行役|危機管理監|技監|総監|副?大臣|大臣政務官|政務官|副?長官|副?知事|副?市長|副?町長|副?村長|区長|総理大臣|首相|議長|副議長|委員長|大使|総裁|"
     r"事務次官|次官|知事公室長|長官官房長|教育長|副教育長|教育委員長|病院事業管理者|事業管理者|会計管理者|学長|副学長|総長)"
@@ -107,7 +115,7 @@ _TITLES = (
     r"教授|准教授|センター長|事務局長|官房長|統括官|調整官|専門官|担当者?|広報担当|問い?合わ?せ先|"
     r"副会長|座長|副座長|部会長|委員|幹事|参事|主幹|理事|技師|教諭|教頭|副校長|園長|"
     r"消防司令長|消防司令補|消防司令|消防士長|消防副士長|消防士|警視|警部補|警部|巡査部長|巡査長|巡査|"
-    r"次長|本部長|館長|院長|病院長|支所長|支店長|参与|顧問|監事|議員|監査委員)"
+    r"次長|本部長|館長|院長|病院長|支所長|支店長|参与|顧問|監事|議員|監査委員|助教|助手|研究員|主任研究員)"
 )
 _TITLE_WORD = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r"|先生|先輩|議員|委員|職員|会員|氏|様)")
 # People named in a public role in notices and press releases: speakers, performers, authors,
@@ -118,8 +126,29 @@ _PUBLIC_ROLES = (
 )
 # any office ending in 長 (分団長, 班長, 園長 …) and a few others, named before a person in a
 # public notice or an attendance list
-_ANY_HEAD = r"(?:[一-龥]{1,4}長|会頭|頭取|団員|会員)"
-_TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[:：]?[ \t]*$")
+_ANY_HEAD = (
+    r"(?:[一-龥]{1,4}長|会頭|頭取|団員|会員|[一-龥]{0,6}(?:研究員|専門員|指導員|相談員|支援員|調査員|学芸員|司書|助教|技官|指導官|調査官|研究官|専門官)"
+    r"|(?:紹介者|出場者|発表者|出品者|優勝者?|準優勝|最優秀賞|優秀賞|奨励賞|入選|金賞|銀賞|銅賞|代表選手))"
+)
+_TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[:：の]?[ \t]*$")
+# In a notice: a school and year or a student named before a person (紹介者：城東高校2年 藤本 遥さん,
+# 大学院生の石黒 彩花さん): a student named in a published result or press release.
+_AFFILIATION_BEFORE = re.compile(
+    r"(?:高校|高等学校|中学校|中学|小学校|大学|大学院|高専|学院|学園|学校)[ \t]*(?:[0-9一二三四五六][ \t]*年生?)?[ \t]*$"
+    r"|(?:大学院生|院生|学生|研究生|生徒)[ \t]*の?[ \t]*$"
+)
+# In a notice: the person is appointed, retires or wins (小笠原 直樹（おがさわら なおき）が就任します).
+_APPOINTED_AFTER = re.compile(
+    r"[ \t]*(?:[（(][^）)\n]{0,20}[）)])?[ \t]*(?:が|は|を|氏が|氏は)?[ \t]*(?:就任|退任|着任|離任|選任|任命|再任|昇任|受賞|受章|入賞|優勝)"
+)
+# A notice announcing an appointment or an award: even a labelled 氏名 in it names the appointee.
+_APPOINTMENT_NOTICE = re.compile(
+    r"(?:選任|就任|任命|人事異動|委嘱|退任|着任|叙勲|受章|受賞|表彰)(?:者)?(?:について|のお知らせ|が決まりました|しました|します|されました)"
+)
+# Names omitted honorifics in a published list: （敬称略）
+_HONORIFICS_OMITTED = re.compile(r"敬称略|敬称は省略")
+# A sample form: 【記入例】 at the top; the names in it are examples.
+_SAMPLE_FORM = re.compile(r"^[ \t\n]*[【\[〔(（<＜]?[ \t]*(?:記入例|記載例|見本|サンプル|作成例)")
 _AUTHOR_AFTER = re.compile(r"[ \t]*(?:著|編著|編|訳|監修|作|画|撮影|作詞|作曲)(?![一-龥])")
 _HIGH_BEFORE = re.compile(_HIGH_TITLES + r"[ \t]*[:：]?[ \t]*$")
 _HIGH_AFTER = re.compile(r"^[ \t]*(?:[一-龥]{1,8}?)?" + _HIGH_TITLES)
@@ -138,6 +167,8 @@ _ROSTER_LINE = re.compile(
 )
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
 _VENDOR_CONTACT = re.compile(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
+_NOT_NAMES = frozenset(("申立人", "申立", "申立者"))
+_GLUED_NUMBER_AFTER = re.compile(r"[0-9一二三四五六七八九十]")
 _PLACEHOLDER = re.compile(r"[A-Za-z]|[○〇×◯●■□△*＊]+|某")
 _SUFFIX_AFTER = re.compile(r"[式流法型派的語風系製産賞杯]")
 # 担当：総務課 佐藤 / 問合せ先 総務部総務課 鈴木
@@ -209,7 +240,12 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
     (cells under a 氏名/担当者 column of a table) count as labelled name fields."""
     tok = _tokenizer()
     items: list[Item] = []
+    if _SAMPLE_FORM.match(text):
+        return items  # 【記入例】: a sample form's names are examples
     name_tokens: set[int] = set()  # starts of tokens the dictionary tags as names
+    public_surnames: set[str] = set()  # surnames of people a notice names in a public role
+    honorifics_omitted = public_notice and bool(_HONORIFICS_OMITTED.search(text))
+    appointment = public_notice and bool(_APPOINTMENT_NOTICE.search(text))
     first_person: bool | None = None  # the writer speaks for themselves (computed when needed)
     known = _local.pos_cache.get
     for offset, chunk in _chunks(text):
@@ -265,6 +301,9 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 and (i == 0 or morphemes[i - 1][2] in ("space", "other") and not _is_kanji(morphemes[i - 1][3][-1:] or "a"))
             ):
                 is_name = True  # 大和田と申します: a surname the dictionary knows as a place name
+            if is_name and _TITLE_WORD.fullmatch(surface):
+                i += 1
+                continue  # 助教 (tagged as a given name) before 篠原 圭吾: a title, not part of the name
             if is_name and cat == "proper":
                 cat = "sei"
             unknown_before_honorific = (
@@ -451,6 +490,10 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 continue  # 対象者リスト: a katakana word the dictionary also knows as a name, glued to the label
             if _HIGH_BEFORE.search(before) or _HIGH_AFTER.match(after):
                 continue
+            if text[span_start:span_end] in _NOT_NAMES:
+                continue  # 申立人 (申 + 立人): a word the dictionary cuts into a surname and a given name
+            if not (honorific or labelled) and _GLUED_NUMBER_AFTER.match(after) and not _SPACE_IN_NAME.search(text, span_start, span_end):
+                continue  # 林道奥三面線: a road or a place, not a glued name followed by a number
             if _PLACEHOLDER.fullmatch(text, span_start, span_end):
                 continue  # A氏, B様, ○○さん: an anonymised party, not a name
             if not (honorific or full or intro) and _SUFFIX_AFTER.match(after):
@@ -469,7 +512,19 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                     or _LIST_AFTER_TITLE.search(text, max(line_start, span_start - 160), span_start)
                 )
             ):
+                _remember_surname(text, span_start, span_end, public_surnames)
                 continue  # an official, member or appointee named in that role
+            if public_notice and (
+                (not labelled and (_AFFILIATION_BEFORE.search(before) or _APPOINTED_AFTER.match(text, span_end)))
+                or (honorifics_omitted and not labelled and not honorific)
+                or (appointment and labelled and not honorific)
+                or (cats == {"sei"} and text[span_start:span_end] in public_surnames)
+            ):
+                if first_person is None:
+                    first_person = bool(_FIRST_PERSON.search(text))
+                if not first_person:
+                    _remember_surname(text, span_start, span_end, public_surnames)
+                    continue  # a student, appointee or award winner named in a notice or press release
             if public_notice and not labelled and honorific and morphemes[k][3] in _PUBLIC_HONORIFICS:
                 if first_person is None:
                     first_person = bool(_FIRST_PERSON.search(text))
@@ -488,16 +543,24 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
         for m in _LATIN_NAME.finditer(text):
             start = m.start()
             line_start = text.rfind("\n", 0, start) + 1
-            labelled_here = bool(_LABEL.search(text[max(line_start, start - 30) : start]))
-            if labelled_here or (m.group("given") is None and _HONORIFIC_AFTER.match(text, m.end())):
+            before = text[max(line_start, start - 30) : start]
+            labelled_here = bool(_LABEL.search(before)) or bool(columns.names and columns.in_name_cell(start, m.end()))
+            if (
+                labelled_here
+                or (m.group("given") is None and _HONORIFIC_AFTER.match(text, m.end()))
+                or _BIRTH_PAREN_AFTER.match(text, m.end())
+                or _RELATION_NO_BEFORE.search(before)
+            ):
                 # the whole romanised name wins over a part of it found as a word (LEE Min Jun)
                 items = [it for it in items if not (start <= it.start and it.end <= m.end())]
                 if _free(items, start, m.end()):
                     items.append(Item("PERSON", start, m.end(), 2, "氏名欄の氏名 / personal name after a name label"))
-    if "ame" in text:
+    if "my " in text or "My " in text or "MY " in text:
         for m in _MY_NAME_IS.finditer(text):
-            if _free(items, m.start("n"), m.end("n")):
-                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "名乗り（〜です／〜と申します）/ self-introduction"))
+            group = "n" if m.group("n") else "r"
+            if _free(items, m.start(group), m.end(group)):
+                reason = "名乗り（〜です／〜と申します）/ self-introduction" if group == "n" else "続柄に続く名 / given name after a family relation"
+                items.append(Item("PERSON", m.start(group), m.end(group), 2, reason))
     if _KANA_PAIR.search(text):
         for m in _KANA_AFTER_COLON.finditer(text):
             start, end = m.span("n")
@@ -516,8 +579,11 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
 # A name alone on a line, right above the writer's address or phone number (the signature of
 # a letter or an e-mail): 山田 花子 / やまだ はなこ / ヤマダ ハナコ
 _SIGNATURE_LINE = re.compile(
-    r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t]{1,2}[一-龥々ぁ-ゖ]{1,4}|[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}|[ァ-ヴー]{2,8}[ \t]{1,2}[ァ-ヴー]{2,8})[ \t]*\r?$"
+    r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t]{1,2}[一-龥々ぁ-ゖ]{1,4}|[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}|[ァ-ヴー]{2,8}[ \t]{1,2}[ァ-ヴー]{2,8}"
+    r"|[A-Z][a-z]+(?:-[A-Z][a-z]+)?[ \t][A-Z][a-zA-Z]+(?:-[A-Z][a-z]+)?)"
+    r"[ \t]*(?:[（(](?:" + _RELATION_WORDS + r")[）)])?[ \t]*\r?$"
 )
+_LATIN_SIGNATURE = re.compile(r"[A-Z][a-z]+")
 _CONTACT_LINE = re.compile(r"[ \t]*(?:住所|電話|でんわ|TEL|携帯|連絡先|メール|E-?mail|〒)", re.I)
 _NOT_SIGNATURE = re.compile(r"[課係室部局所庁省館院校園会社店]$|以上|以下|御中|各位|担当|記$")
 _GIVEN_KANA_LINE = re.compile(r"[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}")
@@ -546,6 +612,7 @@ def _signatures(text: str, people: list[Item], contacts: list[Item], name_tokens
         given_start = m.start("n") + m.group("n").index(parts[1], len(parts[0]))
         if not (
             m.start("n") in name_tokens
+            or _LATIN_SIGNATURE.match(m.group("n"))
             or given_start in name_tokens
             or _GIVEN_KANA_LINE.fullmatch(m.group("n"))
             or (_is_kanji(parts[1]) and _given_name_shape(parts[1], False))
@@ -564,6 +631,13 @@ _KANA_AFTER_COLON = re.compile(
     r"(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8})"
     r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日))"
 )
+
+
+def _remember_surname(text: str, start: int, end: int, surnames: set[str]) -> None:
+    """Keep the surname of a person named in a public role (later written alone: 藤本さんは…)."""
+    value = text[start:end]
+    space = _SPACE_IN_NAME.search(value)
+    surnames.add(value[: space.start()] if space else value)
 
 
 def _labelled_at(text: str, start: int, end: int, columns: Columns) -> bool:
@@ -596,9 +670,19 @@ def _free(items: list[Item], start: int, end: int) -> bool:
 
 
 # "My name is Daniel Smith" (given name first in English text)
-_MY_NAME_IS = re.compile(r"(?<![A-Za-z])(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})")
+_MY_NAME_IS = re.compile(
+    r"(?<![A-Za-z])(?:(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})"
+    # "my son Anish", "my wife, Sarah Lee": a relative named in English
+    r"|(?i:my[ \t]+(?:son|daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|child|grandmother|grandfather))"
+    r",?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2}))(?![A-Za-z])"
+)
 # The reading of a name in parentheses after it: 山田 花子（やまだ はなこ）, （ヤマダ ハナコ）
 _READING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
+# The same person written another way, after a romanised name: NGUYEN THI HOA（グエン・ティ・ホア）, CHEN Yuting（陳 雨婷）
+_OTHER_WRITING = re.compile(
+    r"[ \t]*[（(][ \t]*(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3})[ \t]*[）)]"
+)
+_LATIN_ONLY = re.compile(r"[A-Za-z][A-Za-z '\-]*")
 _HAS_KANJI = re.compile(r"[一-龥々]")
 # After a surname already found with a given name, the same surname + space + a short given
 # name is a relative's name (a household list: 東 美智子 … 長男 東 蒼空).
@@ -621,6 +705,10 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
             and _free(out, m.start("n"), m.end("n"))
         ):
             out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の読み / reading of a personal name"))
+        if _LATIN_ONLY.fullmatch(text, person.start, person.end):
+            m = _OTHER_WRITING.match(text, person.end)
+            if m and _free(people, m.start("n"), m.end("n")) and _free(out, m.start("n"), m.end("n")):
+                out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の別表記 / the name written another way"))
         value = text[person.start : person.end]
         space = _SPACE_IN_NAME.search(value)
         if space and _is_kanji(value[: space.start()]):
