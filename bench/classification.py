@@ -13,8 +13,9 @@ test leave it out, all includes it.  --split final scores only source/70_heldout
 h-final-*), the final held-out set written blind and scored once; dev, test and fresh leave it out,
 all includes it.  --split blind3 scores only source/80_heldout_blind3.md (ids h-blind3-*), a third
 held-out set written blind and scored once; dev, test, fresh and final leave it out, all includes it.
---split blind4 scores only source/90_heldout_blind4.md (ids h-blind4-*), the fourth blind held-out
-set, scored once; every other split but all leaves it out.
+--split blind4 / blind5 score only source/90_heldout_blind4.md / 95_heldout_blind5.md (ids
+h-blind4-* / h-blind5-*), the fourth and fifth blind held-out sets, each scored once; dev and test
+leave every held-out set (ids h-fresh-, h-final-, h-blind*) out, all includes them.
 
 The corpus is bench/data/classification/corpus.jsonl (rebuild with
 bench/data/classification/build.py).  Presidio runs in its own throw-away venv
@@ -51,6 +52,8 @@ FRESH_PREFIX = "h-fresh-"  # held-out set written blind after the detector was f
 FINAL_PREFIX = "h-final-"  # final held-out set, written blind and scored once (--split final)
 BLIND3_PREFIX = "h-blind3-"  # third held-out set, written blind and scored once (--split blind3)
 BLIND4_PREFIX = "h-blind4-"  # fourth held-out set, written blind and scored once (--split blind4)
+BLIND5_PREFIX = "h-blind5-"  # fifth held-out set, written blind and scored once (--split blind5)
+HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
 TYPES = ("MY_NUMBER", "CORPORATE_NUMBER", "PHONE", "POSTAL_CODE", "EMAIL", "PASSPORT", "DRIVERS_LICENSE",
          "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS", "CUSTOM")
@@ -302,7 +305,9 @@ def select_split(docs: list[dict], split: str) -> list[dict]:
         return [d for d in docs if d["id"].startswith(BLIND3_PREFIX)]
     if split == "blind4":
         return [d for d in docs if d["id"].startswith(BLIND4_PREFIX)]
-    return [d for d in docs if not d["id"].startswith((FRESH_PREFIX, FINAL_PREFIX, BLIND3_PREFIX, BLIND4_PREFIX))
+    if split == "blind5":
+        return [d for d in docs if d["id"].startswith(BLIND5_PREFIX)]
+    return [d for d in docs if not d["id"].startswith(HELD_OUT)
             and split_of(d["id"]) == split]
 
 
@@ -323,11 +328,12 @@ def main() -> None:
     ap.add_argument("--presidio-docs", type=int, default=None, help="documents for Presidio's accuracy run")
     ap.add_argument("--errors", type=int, default=6, help="error examples printed per type (console only)")
     ap.add_argument("--note", default=None, help="a line of free text added to the report (e.g. what changed)")
-    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "blind3", "blind4", "all"), default="all",
+    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "blind3", "blind4", "blind5", "all"), default="all",
                     help="which part of the corpus to score: dev (tune on it), test (report only), fresh (the "
                          "h-fresh-* held-out set written blind, report only), final (the h-final-* held-out set "
                          "written blind, scored once), blind3 (the h-blind3-* third held-out set written blind, "
-                         "scored once), blind4 (the h-blind4-* fourth held-out set written blind, scored once) or "
+                         "scored once), blind4 / blind5 (the h-blind4-* / h-blind5-* held-out sets written blind, "
+                         "scored once) or "
                          "all; dev/test split by sha256(id) mod 2 (see split_of()) and exclude the held-out sets")
     args = ap.parse_args()
 
@@ -459,7 +465,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
              "fresh": f" (fresh held-out set: ids {FRESH_PREFIX}*)",
              "final": f" (final held-out set: ids {FINAL_PREFIX}*)",
              "blind3": f" (third blind held-out set: ids {BLIND3_PREFIX}*)",
-             "blind4": f" (fourth blind held-out set: ids {BLIND4_PREFIX}*)"}[getattr(args, "split", "all")]
+             "blind4": f" (fourth blind held-out set: ids {BLIND4_PREFIX}*)",
+             "blind5": f" (fifth blind held-out set: ids {BLIND5_PREFIX}*)"}[getattr(args, "split", "all")]
     L.append(f"- corpus: `bench/data/classification/corpus.jsonl`{split}, {len(docs)} documents, {corpus_chars:,} characters "
              f"(class 1/2/3: {cls[1]}/{cls[2]}/{cls[3]}), {sum(ents.values())} labelled entities; genres: "
              + ", ".join(f"{g} {n}" for g, n in genres.most_common()))
@@ -484,6 +491,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
                  "saw the detector's code, its results or the other held-out sets); never tuned on")
     if getattr(args, "split", "all") == "blind4":
         L.append("- fourth held-out set written blind; scored once: `source/90_heldout_blind4.md` (its author never "
+                 "saw the detector's code, its results or the other held-out sets); never tuned on")
+    if getattr(args, "split", "all") == "blind5":
+        L.append("- fifth held-out set written blind; scored once: `source/95_heldout_blind5.md` (its author never "
                  "saw the detector's code, its results or the other held-out sets); never tuned on")
     if getattr(args, "note", None):
         L.append(f"- note: {args.note}")
@@ -510,7 +520,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
                                              "fresh": "fresh held-out set",
                                              "final": "final held-out set",
                                              "blind3": "third blind held-out set",
-                                             "blind4": "fourth blind held-out set"}[getattr(args, "split", "all")]
+                                             "blind4": "fourth blind held-out set",
+                                             "blind5": "fifth blind held-out set"}[getattr(args, "split", "all")]
              + ")")
     L.append("")
     L.append("| target | gennai | Presidio | verdict |")
