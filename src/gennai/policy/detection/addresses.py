@@ -26,7 +26,7 @@ _NUM = r"(?:[0-9]+|[一二三四五六七八九十]+)"
 # Cities and towns written in hiragana (a kanji/katakana name is matched by _C).
 _KANA_CITIES = (
     "さいたま|つくばみらい|つくば|いわき|ひたちなか|かすみがうら|みどり|いちき串木野|つがる|むつ|あきる野|ふじみ野|"
-    "かほく|にかほ|みやま|うきは|えびの|さくら|いなべ|みよし|たつの|うるま|いすみ|あま|ときがわ|みなかみ|おいらせ|"
+    "あわら|かほく|にかほ|みやま|うきは|えびの|さくら|いなべ|みよし|たつの|うるま|いすみ|あま|ときがわ|みなかみ|おいらせ|"
     "せたな|むかわ|みやこ|つるぎ|きほく|かつらぎ|みなべ|うるま"
 )
 # A building: a katakana name (コーポ城西, サンハイツ上田) or a kanji name with a building word
@@ -45,7 +45,7 @@ _ADDRESS = re.compile(
     r"(?:" + _C + r"{1,6}?郡)?"
     r"(?:" + _KANA_CITIES + r"|" + _C + r"{1,6}?)[市区町村]"
     r"(?:" + _C + r"{1,5}?区)?"
-    r"(?:" + _W + r"|[0-9]+(?:条|線|地割|部)[東西南北]?){0,16}?"
+    r"(?:" + _W + r"|[0-9]+(?:条|線|地割|部)[東西南北]?|第[0-9]+号){0,16}?"
     r"(?:" + _NUM + r"[ \t]?丁目(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?の?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+(?:[-ー][0-9]+)?)?)?"
     r"|[0-9]+[ \t]?番地?(?:[ \t]?の?[0-9]+(?:号)?)?"
     r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+(?:[-ー][0-9]{1,4}(?![0-9]))?)?"  # 3-18-4, 3-18-4-202 (the room last)
@@ -61,7 +61,8 @@ _ADDRESS = re.compile(
 _STREET = re.compile(r"[市区町村郡][^\n]{0,24}?(?:[0-9]|[一二三四五六七八九十]+丁目)")
 _LABEL_PREFIX = re.compile(r"^(?:現住所|住所|所在地|居所|本籍|送付先|自宅|住居|連絡先|は|の|在住)+")
 _PRIVATE_LABEL = re.compile(
-    r"(?:現住所|住所|居所|本籍|自宅|住居|住居地|居住地|お住まい|在住|転居先|転入先|転出先|実家|帰省先|申請地|(?:住家|住宅|自宅|家屋)の?所在地)[ \t]*[:：は]?[ \t]*$"
+    r"(?:現住所|住所|居所|本籍|自宅|住居|住居地|居住地|お住まい|在住|転居先|転入先|転出先|実家|帰省先|申請地"
+    r"|(?:住家|住宅|自宅|家屋|家|空き家|空家|土地|物件|建物)[ \t]*[（(]?[ \t]*の?所在地)[ \t]*[:：は]?[ \t]*$"
     r"|(?:申請者|届出人|相談者|世帯主|本人)[^\n。]{0,10}$"
     # 住所：〒000-0000 ○○市…: the postal code between the label and the address
     r"|(?:現住所|住所|居所|自宅|住居|居住地|お住まい|転居先|転入先|実家|帰省先)[ \t]*[:：]?[ \t]*〒?[ \t]*[0-9]{3}-?[0-9]{4}[ \t]*$"
@@ -70,7 +71,7 @@ _PRIVATE_LABEL = re.compile(
 _PERSON_ROW_PAREN = re.compile(r"[:：][ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$")
 _PUBLIC_BEFORE = re.compile(
     r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|(?<![一-龥])場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
-    r"(?<![帰反])省(?!先)|(?<![来登退出在])庁|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
+    r"(?<![帰反])省(?!先)|(?<![来登退出在])庁|(?:公民館|会館|体育館|図書館|美術館|博物館|学校|ホール|公園|病院|施設|(?<!住)所|駅)[ \t]*[（(]|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
 )
 # Someone lives there: "津市大門14-8在住", "…にお住まい"
 _PRIVATE_AFTER = re.compile(r"[ \t]*(?:在住|に在住|に住(?:む|んで)|にお住まい|の自宅)")
@@ -93,7 +94,10 @@ _ROMAJI_ADDRESS = re.compile(
     r"(?:,[ \t]*[A-Z][a-z]+(?:-[a-z]+)?){1,3}"
 )
 _ROMAJI_MUNICIPALITY = re.compile(r"-(?:ku|shi|cho|machi|mura|gun|son)\b|\b(?:Tokyo|Osaka|Kyoto|Hokkaido)\b|-(?:ken|fu)\b")
-_ROMAJI_PUBLIC_BEFORE = re.compile(r"(?i:venue|office|city hall|ward office|headquarters|located at|address of the)[^\n.]{0,20}$")
+_ROMAJI_PUBLIC_BEFORE = re.compile(
+    r"(?i:venue|office|city hall|ward office|headquarters|located at|address of the|kaikan|hall|cent(?:er|re)|library|station|"
+    r"building|plaza|museum|school|hospital|gymnasium|park)[^\n.]{0,20}$"
+)
 
 
 def _romaji_addresses(text: str, public_notice: bool) -> list[Item]:
@@ -129,7 +133,10 @@ def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS
         if _AREA_AFTER.match(text, end):
             continue
         private = bool(
-            _PRIVATE_LABEL.search(before) or _PRIVATE_AFTER.match(text, end) or (columns.addresses and columns.in_address_cell(start, end))
+            _PRIVATE_LABEL.search(before)
+            or _PRIVATE_AFTER.match(text, end)
+            or (columns.addresses and columns.in_address_cell(start, end))
+            or _addressee_above(text, line_start, start)
         )
         if m.group("bare") is not None and not (
             private
@@ -150,3 +157,15 @@ def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS
 def _alone_on_line(text: str, line_start: int, start: int, end: int) -> bool:
     """The address is the whole line (a letter's signature block: name, address, phone)."""
     return not text[line_start:start].strip() and (end == len(text) or text[end] in "\r\n")
+
+
+_ADDRESSEE_LINE = re.compile(r"[^\n]{1,30}?[ \t]*(?:様|殿)[ \t]*\r?$")
+
+
+def _addressee_above(text: str, line_start: int, start: int) -> bool:
+    """A letter's addressee block: the line above names the person (グエン・ティ・ホア 様)
+    and the address starts this line."""
+    if line_start < 2 or text[line_start:start].strip():
+        return False
+    prev_start = text.rfind("\n", 0, line_start - 1) + 1
+    return _ADDRESSEE_LINE.fullmatch(text, prev_start, line_start - 1) is not None and "御中" not in text[prev_start:line_start]

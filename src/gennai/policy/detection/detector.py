@@ -27,12 +27,14 @@ _NOTICE = re.compile(
     r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|開催案内|ご案内|募集要項|公表資料|広報"
     r"|(?:^|\n)[ \t]*人事異動|人事異動[ \t]*(?:について|のお知らせ)?[ \t]*(?:[（(][^\n）)]{0,15}[）)])?[ \t]*(?:\n|$)"
     r"|開催(?:について|します|いたします)|各[ \t]*(?:課|部|局|室|所属|担当)[ \t]*長[ \t]*(?:殿|様|各位)"
+    r"|^[ \t\n]*(?:Notice|Announcement|Press Release|News Release|Public Notice|Information for)\b"
 )
 # Published minutes and rosters of councils and committees (審議会 会議録（要旨）, 委員名簿,
 # 懇談会（公開）), unless the text says the meeting was closed.
 _PUBLIC_MEETING = re.compile(
     r"(?:審議会|協議会|懇談会|懇話会)[^\n]{0,20}?(?:会議録|議事録|記録|要旨|議事概要)"
     r"|(?:委員会|検討会|部会|議会|定例会|臨時会)[^\n]{0,20}?(?:会議録|議事録|記録)[ \t]*[（(][ \t]*(?:要旨|抄|抜粋|概要|公開部分)[ \t]*[）)]"
+    r"|(?:定例会|臨時会)[^\n]{0,30}?(?:委員会|議会)[ \t]*[（(][ \t]*(?:要旨|会議録|概要|抄)[ \t]*[）)]"
     r"|[（(]公開[）)]|公開(?:プレゼンテーション|ヒアリング|審査|討論)|(?:委員|役員|構成員)(?:名簿|一覧)"
 )
 # Other signs of a text written for the public: a contact line for enquiries naming an office
@@ -58,7 +60,7 @@ _CLOSED_MEETING = re.compile(r"非[ \t]*公[ \t]*開|秘密会|内部|[庁課部
 # A paper that says it is internal or not yet published is no public notice, whatever its
 # footer or headline look like: a draft (（案） in the title), 公表前, a handling marking.
 _NOT_PUBLIC = re.compile(
-    r"公表前|未公表|解禁前|取扱い?注意|取り扱い注意|部外秘|[課部局省庁室]外秘|関係者限り|機密性[ \t]*[:：]?[ \t]*[23]|^[ \t\n]*[^\n]{0,60}[（(][ \t]*案[ \t]*[）)]"
+    r"公表前|未公表|解禁前|内示|取扱い?注意|取り扱い注意|部外秘|[課部局省庁室]外秘|関係者限り|機密性[ \t]*[:：]?[ \t]*[23]|^[ \t\n]*[^\n]{0,60}[（(][ \t]*案[ \t]*[）)]"
 )
 # Pages written for the public: opening hours, fees, calls for applications, published results.
 _PUBLIC_PAGE = re.compile(
@@ -83,9 +85,10 @@ _PRIORITY = {
     "PERSON": 4,
 }
 _PERSONAL = frozenset(("MY_NUMBER", "PASSPORT", "DRIVERS_LICENSE", "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS"))
-_PRIVATE_CONTACT = re.compile(r"自宅|携帯|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$")
+_PRIVATE_CONTACT = re.compile(r"自宅|携帯|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$|(?i:mobile|cell|home|private|personal)")
 _PUBLIC_CONTACT = re.compile(
     r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付"
+    r"|(?i:reservations?|inquir(?:y|ies)|enquir(?:y|ies)|information desk|office)"
     r"|(?<![住場])所|署|図書館|会館|公民館|美術館|博物館|病院|学校|大学|協会|組合|公社|機構|財団|ダイヤル|ホットライン|相談電話)[^\n。]{0,20}$"
 )
 # An office's number: "03-1234-5678（代表）", "(内線 123)"
@@ -113,7 +116,7 @@ _PUBLIC_EMAIL = re.compile(
 
 
 _ANY_DIGIT = re.compile(r"[0-9]")
-_NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b)")
+_NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b|name|from:|regards|thank|sincerely)")
 _NOTHING_FOUND = Detection(1, (), (), ())
 
 
@@ -131,12 +134,14 @@ class DefaultDetector:
 
     def detect(self, text: str) -> Detection:
         if not self.custom and _NEEDS_LOOKING.search(text) is None:
-            # Plain ASCII words with no digit, '@' or "my": no marking, identifier or name
-            # can be in it (the common short English prompt costs nothing).
+            # Plain ASCII words with no digit, '@', "my", "name", a letter's closing: no
+            # marking, identifier or name can be in it (the common short English prompt costs nothing).
             return _NOTHING_FOUND
         norm = normalize(text)
         ntext = norm.text
-        notice = _is_public(ntext)
+        found_markings = find_markings(ntext)
+        # a paper with a handling marking is never a public notice, whatever its title says
+        notice = _is_public(ntext) and not any(f.cls >= 2 for f in found_markings)
 
         id_cues: list[tuple[int, int, str]] = []
         found: list[Item] = find_identifiers(ntext, id_cues)
@@ -166,7 +171,7 @@ class DefaultDetector:
             if item.reason not in reasons:
                 reasons.append(item.reason)
         markings = []
-        for f in find_markings(ntext):
+        for f in found_markings:
             start, end = norm.to_original(f.start, f.end)
             markings.append(Marking(f.label, start, end, f.cls))
             cls = max(cls, f.cls)
@@ -193,7 +198,7 @@ class DefaultDetector:
 
 def _is_public(text: str) -> bool:
     """A public notice, press release, page for the public or published minutes."""
-    if _NOTICE.search(text) or _PUBLIC_PAGE.search(text):
+    if (_NOTICE.search(text) or _PUBLIC_PAGE.search(text) or _personnel_list(text)) and not _NOT_YET_PUBLIC.search(text):
         return True
     if _PUBLIC_MEETING.search(text) and not _CLOSED_MEETING.search(text):
         return True
@@ -207,6 +212,21 @@ def _is_public(text: str) -> bool:
 
 
 _TRANSLATED_TITLE = re.compile(r"[ \t]*[/／|｜][ \t]*[\x20-\x7e]+$")
+
+
+# Even under a notice's title: a paper about what is not yet announced (内示, 公表前).
+_NOT_YET_PUBLIC = re.compile(r"内示|公表前|未公表|解禁前|口外しない")
+_PERSONNEL_TITLE = re.compile(r"人事異動|任免|役員の異動|幹部職員の異動")
+_NOT_YET = re.compile(r"内示|[（(][ \t]*案[ \t]*[）)]|予定|検討|部外秘|取扱い?注意|取り扱い注意|関係者限り|機密性")
+
+
+def _personnel_list(text: str) -> bool:
+    """A title line announcing personnel changes (伊勢崎市 人事異動（4月1日付）部長級): a
+    published list, unless it says it is a 内示, a draft or restricted."""
+    start = len(text) - len(text.lstrip())
+    cut = text.find("\n", start)
+    first = text[start : cut if cut >= 0 else len(text)]
+    return bool(_PERSONNEL_TITLE.search(first)) and not _NOT_YET.search(text)
 
 
 def _headline(text: str) -> bool:

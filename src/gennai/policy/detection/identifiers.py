@@ -178,10 +178,13 @@ _DATE = (
     r"|(?:[MTSHR]\.?|明治|大正|昭和|平成|令和)[ \t]?[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{1,2}(?![0-9])"
     r"|(?:18|19|20)[0-9]{2}[ \t]*年[ \t]*[0-9]{1,2}[ \t]*月[ \t]*[0-9]{1,2}[ \t]*日"
     r"|(?:18|19|20)[0-9]{2}[/.\-][0-9]{1,2}[/.\-][0-9]{1,2}"
-    r"|[0-9]{1,2}/[0-9]{1,2}/(?:18|19|20)[0-9]{2}(?![0-9]))"  # 15/03/1990 (day or month first)
+    r"|[0-9]{1,2}/[0-9]{1,2}/(?:18|19|20)[0-9]{2}(?![0-9])"  # 15/03/1990 (day or month first)
+    # 14 May 1983, May 14, 1983
+    r"|[0-9]{1,2}[ \t]+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?[ \t]+(?:18|19|20)[0-9]{2}"
+    r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?[ \t]+[0-9]{1,2},?[ \t]+(?:18|19|20)[0-9]{2})"
 )
 _BIRTH = re.compile(
-    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|DOB)[ \t]*(?:[(（](?:西暦|和暦)[)）])?[ \t]*[:：はが]?[ \t]*"
+    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?)[ \t]*(?:[(（](?:西暦|和暦)[)）])?[ \t]*[:：はが]?[ \t]*"
     r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
@@ -217,7 +220,7 @@ _OLD_ERA = re.compile(r"明治|大正|昭和|[MTS]")
 _BIRTH_HEADER = re.compile(r"生[ \t]*年[ \t]*月[ \t]*日")
 _EVENT_AFTER = re.compile(r"[ \t]*(?:付|から|まで|より|に|採用|入庁|入社|退職|死亡|転入|転出|受付|受理|届出|開始|終了|現在|時点|以降)")
 _ANY_DIGIT = re.compile(r"[0-9]")
-_BIRTH_EN = re.compile(r"birth|DOB", re.I)
+_BIRTH_EN = re.compile(r"birth|DOB|born", re.I)
 _NUMBERS = re.compile(r"[0-9]+")
 
 
@@ -235,10 +238,32 @@ def _kanji_number(value: str) -> str:
     return "".join(str(_KANJI_DIGITS[ch]) for ch in value)
 
 
+_LATIN_LETTER = re.compile(r"[A-Za-z]{3}")
+_NUMBER_LIST_LINE = re.compile(r"[ \t]*[0-9]{3,6}(?:[ \t]+[0-9]{3,6})+[ \t]*")
+
+
+def _in_number_list(text: str, raw: str, start: int, end: int) -> bool:
+    """Twelve digits in groups separated only by spaces, inside a list of numbers (exam or
+    reception numbers: "1003　1017　1024 …" over several lines): not one number. A My Number
+    written with spaces counts only when nothing around it is such a list."""
+    if "-" in raw or " " not in raw and "\t" not in raw:
+        return False
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[line_start:start].strip(" \t0123456789") == "" and text[line_start:start].strip() or text[end:line_end].strip(" \t0123456789") == "" and text[end:line_end].strip():
+        return True  # more numbers on the same line
+    lines = text[max(0, line_start - 200) : line_end + 200].split("\n")
+    here = text[line_start:line_end]
+    return sum(1 for line in lines if line != here and _NUMBER_LIST_LINE.fullmatch(line)) >= 1
+
+
 def _valid_date(value: str) -> bool:
     if not _ANY_DIGIT.search(value):
         value = _KANJI_NUMBER.sub(lambda k: _kanji_number(k.group()), value)
     numbers = _NUMBERS.findall(value)
+    if _LATIN_LETTER.search(value):  # 14 May 1983, May 14, 1983: the day is the short number
+        return any(len(n) <= 2 and 1 <= int(n) <= 31 for n in numbers)
     if len(numbers) < 2:
         return False
     if len(numbers) == 3 and len(numbers[-1]) == 4:  # 15/03/1990, 03/15/1990
@@ -307,7 +332,7 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
                 taken.append((start, end))
                 if cues is not None:
                     cues.append((start, end, "マイナンバーの記載（検査数字不一致）/ number labelled as My Number (check digit fails)"))
-        elif my_number_is_valid(digits) and not _near(text, start, _OTHER_NUMBER_WORDS, before=15):
+        elif my_number_is_valid(digits) and not _near(text, start, _OTHER_NUMBER_WORDS, before=15) and not _in_number_list(text, raw, start, end):
             add(Item("MY_NUMBER", start, end, 2, "マイナンバー（検査数字一致）/ My Number with valid check digit"))
 
     for m in _PASSPORT.finditer(text) if _PASSPORT_WORDS.search(text) else ():

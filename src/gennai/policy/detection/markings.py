@@ -45,7 +45,7 @@ _MARKING = re.compile(r"(?=[極取部省庁局課社室複配転外持暗])(?:" 
 _KAGIRI = re.compile("限" + _S + "り")
 _GROUP_WORDS = ("関係者", "担当者", "出席者", "参加者", "構成員", "委員", "職員", "幹部", "関係課", "関係省庁", "関係機関", "関係部局")
 _GROUP_BEFORE = re.compile(
-    r"(?:" + "|".join(_spaced(w) for w in _GROUP_WORDS) + r"|(?:[一-龥][ \t]*){1,5}[内課部局省庁室係班者])" + _S + "$"
+    r"(?:" + "|".join(_spaced(w) for w in _GROUP_WORDS) + r"|(?:[一-龥][ \t]*){1,5}[内課部局省庁室係班者長])" + _S + "$"
 )
 _LEVEL = re.compile(r"(?<![要])機" + _S + "密" + _S + "性" + _S + r"(?:レベル|区分)?" + _S + r"[:：=]?" + _S + r"(III|II|I|[123])" + r"(?:" + _S + "情報)?(?![0-9])")
 _MARKING_CHARS = re.compile(r"[秘注禁必]")
@@ -60,10 +60,22 @@ _HI = re.compile(
     + _spaced("配付禁止") + "|" + _spaced("配布禁止") + "|" + _spaced("転送禁止") + "|" + _spaced("持出禁止") + "|"
     + r"(?:[一-龥][ \t]*){1,6}限" + _S + r"り|[部省庁局課]" + _S + "外" + _S + "秘)"
     r"|(?<![極外神便黙奥])(秘)(?=扱い|取扱い|文書)"
+    # 秘（指定期間：…） at the start of a line: the designation and its period
+    r"|(?:^|(?<=\n))[ \t]*(秘)(?=[ \t]*[（(][^）)\n]{0,30}(?:指定|期間|解除|まで))"
     # the value of a classification field: "取扱区分：秘", "秘密区分 : 秘"
     r"|(?:取[ \t]*扱[ \t]*い?[ \t]*区[ \t]*分|秘[ \t]*密[ \t]*区[ \t]*分|格[ \t]*付[ \t]*け?|指[ \t]*定[ \t]*区[ \t]*分)[ \t]*[:：][ \t]*(秘)(?=[ \t]*(?:\r?\n|$|[、,・/(（]))"
 )
 _HI_STAMP_PREFIX = re.compile(r"秘[ \t]+")
+# A place or an activity restricted to a group (駐車場は関係者限りとなります): not a marking.
+_PLACE_BEFORE_KAGIRI = re.compile(
+    r"(?:駐車場|駐輪場|会場|入口|出入口|通路|エリア|区域|客席|関係者席|席|立ち?入り|入場|利用|参加|見学|施設|控室|控え室|会議室)"
+    r"[^\n。]{0,6}?(?:は|も|が)[ \t]*$"
+)
+# 「極秘レシピ」, 極秘プロジェクト as a word in prose
+_WORD_AFTER_GOKUHI = re.compile(r"[ァ-ヴ]")
+# 個人情報や要機密情報, 要機密情報など: named as a kind of information
+_LISTED_BEFORE = re.compile(r"[やと、・,][ \t]*$")
+_LISTED_AFTER = re.compile(r"[ \t]*(?:や|など|等|を入力|は入力|の確認|を含む|、|・)")
 _NOT_GROUPS = ("今回", "本日", "当日", "一回", "一度", "年度", "在庫", "期間", "その場", "今年", "今月", "今日", "今期", "今年度")
 
 # Content cues (class 2, reason only). Conservative: explicit words only. (key, pattern or
@@ -126,10 +138,14 @@ def find_markings(text: str) -> list[Found]:
         level = _ROMAN.get(m.group(1), m.group(1))
         out.append(Found(f"機密性{level}", m.start(), m.end(), int(level)))
     for m in _YOKIMITSU.finditer(text) if "要" in text else ():
+        if _LISTED_BEFORE.search(text, max(0, m.start() - 2), m.start()) or _LISTED_AFTER.match(text, m.end()):
+            continue  # 個人情報や要機密情報: a kind of information named in a sentence, not a marking
         out.append(Found("要機密情報", m.start(), m.end(), 2))
     for m in _MARKING.finditer(text) if _MARKING_CHARS.search(text) else ():
         index = int(m.lastgroup[1:])  # type: ignore[index]
         _, label, cls = _RULES[index]
+        if label == "極秘" and _WORD_AFTER_GOKUHI.match(text, m.end()):
+            continue  # 「極秘レシピ」: part of a word in prose, not a marking
         surface = re.sub(r"[ \t]", "", m.group())
         out.append(Found(label or surface, m.start(), m.end(), cls))
     for m in _KAGIRI.finditer(text) if "限" in text else ():
@@ -143,9 +159,11 @@ def find_markings(text: str) -> list[Found]:
         surface = re.sub(r"[ \t]", "", text[g_start : m.end()])
         if surface[:-2] in _NOT_GROUPS:
             continue
+        if _PLACE_BEFORE_KAGIRI.search(text, max(0, g_start - 16), g_start):
+            continue  # 駐車場は関係者限り: who may use a place, not a marking
         out.append(Found(surface, g_start, m.end(), 2))
     for m in _HI.finditer(text) if "秘" in text else ():
-        group = next(g for g in (1, 2, 3, 4, 5) if m.group(g) is not None)
+        group = next(g for g in (1, 2, 3, 4, 5, 6) if m.group(g) is not None)
         start, end = m.span(group)
         if group == 4 and start > 0 and text[start - 1] in "極外神便黙奥":
             continue

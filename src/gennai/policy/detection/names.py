@@ -58,14 +58,16 @@ _FIRST_PERSON = re.compile(r"私|わたし|僕|ぼく|当方|我が家|うちの
 _RELATION_WORDS = (
     "元夫|元妻|前夫|前妻|内縁の夫|内縁の妻|夫|妻|配偶者|長男|長女|次男|次女|三男|三女|四男|四女|"
     "実父|実母|義父|義母|養父|養母|祖父|祖母|父親|母親|父|母|兄|姉|弟|妹|息子|娘|孫|子|きょうだい|兄弟|姉妹|"
-    "甥|姪|叔父|叔母|伯父|伯母"
+    "甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人"
 )
 _RELATIONS = frozenset(_RELATION_WORDS.split("|"))
 _PERSON_LABELS = (
     r"氏名|名前|お名前|申請者|届出人|相談者|申込者|申出人|請求者|被保険者|被保護者|世帯主|世帯員|同一世帯|保護者|患者|利用者|本人|代表者|"
     r"契約者|受給者|対象者|対象児童|申込児童|児童|連絡者|通報者|依頼者|送付先|宛先|宛名|相手方|譲受人|譲渡人|加害者|被害者|"
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
-    r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?"
+    r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
+    r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
+    r"債務者|From(?=[ \t]*:)|Sender|Applicant|Resident|Patient"
 )
 _LABEL = re.compile(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,8}\))?[ \t]*[:：は]?[ \t]*"
@@ -97,7 +99,7 @@ _HAS_UPPER = re.compile(r"[A-Z]{2}")
 _LATIN_WORD = r"[A-Z][a-z']+(?:-[A-Z][a-z']+)?"
 _LATIN_NAME = re.compile(
     r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
-    r"|" + _LATIN_WORD + r"[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?"  # Maria SANTOS
+    r"|" + _LATIN_WORD + r"(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){1,3}"  # Maria SANTOS, Fernanda OLIVEIRA SATO
     r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){1,2}))(?![A-Za-z])"
 )
 _HAS_CAPITALISED = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
@@ -122,7 +124,7 @@ _TITLE_WORD = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r"|先生|先�
 # award winners (講師：○○大学教授 山田 太郎 氏, 受賞者 山田 花子さん, 山田 太郎 著).
 _PUBLIC_ROLES = (
     r"(?:講師|著者|作者|筆者|編者|訳者|監修者?|出演者?|演奏者?|指揮者?|講演者?|登壇者|パネリスト|コーディネーター|司会|"
-    r"受賞者|表彰者|受章者|入賞者|功労者|被表彰者|選考委員|審査員)"
+    r"受賞者|表彰者|受章者|入賞者|功労者|被表彰者|選考委員|審査員|現場代理人|現場責任者|監督員|主任技術者|監理技術者)"
 )
 # any office ending in 長 (分団長, 班長, 園長 …) and a few others, named before a person in a
 # public notice or an attendance list
@@ -130,7 +132,16 @@ _ANY_HEAD = (
     r"(?:[一-龥]{1,4}長|会頭|頭取|団員|会員|[一-龥]{0,6}(?:研究員|専門員|指導員|相談員|支援員|調査員|学芸員|司書|助教|技官|指導官|調査官|研究官|専門官)"
     r"|(?:紹介者|出場者|発表者|出品者|優勝者?|準優勝|最優秀賞|優秀賞|奨励賞|入選|金賞|銀賞|銅賞|代表選手))"
 )
-_TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[:：の]?[ \t]*$")
+_TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[|｜]?[ \t]*[:：の]?[ \t]*$")
+# A speaker in minutes: ○農業政策課長（井上 剛） — an official named in that role, in any text.
+_TITLE_PAREN_BEFORE = re.compile(
+    r"(?:(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _ANY_HEAD + r")[ \t]*[（(]"
+    r"|[（(○◯][ \t]*[^\n()（）:：]{0,12}?(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _ANY_HEAD + r"))[ \t]*$"
+)
+# A label, then an affiliation and a title, then the name: 相手方：同課 係長 門脇, 調査対象者：工学研究科 助教 篠原
+_LABEL_THEN_TITLE = re.compile(
+    r"(?:" + _PERSON_LABELS + r")[ \t]*[:：][^\n:：。()（）]{0,24}?(?:" + _TITLES + "|" + _ANY_HEAD + r")[ \t]*$"
+)
 # In a notice: a school and year or a student named before a person (紹介者：城東高校2年 藤本 遥さん,
 # 大学院生の石黒 彩花さん): a student named in a published result or press release.
 _AFFILIATION_BEFORE = re.compile(
@@ -168,11 +179,16 @@ _ROSTER_LINE = re.compile(
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
 _VENDOR_CONTACT = re.compile(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
 _NOT_NAMES = frozenset(("申立人", "申立", "申立者"))
+_ANIMAL_LABEL_BEFORE = re.compile(r"(?:犬|猫|ペット|動物|愛犬|愛猫|飼い犬|飼い猫)の?(?:名前|呼び名|なまえ)[ \t]*[:：は]?[ \t]*$")
+_LETTER_SPACED = re.compile(r"(?:^|[ \t])[一-龥][ \t][一-龥][ \t]+$")
 _GLUED_NUMBER_AFTER = re.compile(r"[0-9一二三四五六七八九十]")
 _PLACEHOLDER = re.compile(r"[A-Za-z]|[○〇×◯●■□△*＊]+|某")
 _SUFFIX_AFTER = re.compile(r"[式流法型派的語風系製産賞杯]")
 # 担当：総務課 佐藤 / 問合せ先 総務部総務課 鈴木
-_INSTITUTION_AFTER = re.compile(r"^(?:内閣|政権|美術館|記念館|文学館|博物館|財団|記念|文庫|賞|通り|像|邸|旧居|生家|研究所)")
+_INSTITUTION_AFTER = re.compile(
+    r"^(?:内閣|政権|美術館|記念館|文学館|博物館|財団|記念|文庫|賞|通り|像|邸|旧居|生家|研究所|工房|商店|工務店|建設|組(?![一-龥])|製作所|"
+    r"農園|医院|歯科|クリニック|支店|本店|営業所|出張所|書店|食堂|旅館|酒造|商会|ゆかり)"
+)
 _CONTACT_BEFORE = re.compile(
     r"(?:担当|担当者|問い?合わ?せ先?|連絡先|お問い合わせ)[ \t]*[:：]?[ \t]*[^\n。]{0,20}?(?:課|室|係|部|局|班|センター|事務局|省|庁|所)[ \t]*$"
 )
@@ -231,6 +247,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 
 _NAME_CATS = frozenset(("sei", "mei", "name"))
 _GLUED = re.compile(r"[一-龥]$")
+_KANA_GIVEN_END = re.compile(r"[子江代枝美恵乃世](?![一-龥ぁ-ゖァ-ヴ])")
 _KATAKANA = re.compile(r"[ァ-ヴー・=＝]+$")
 
 
@@ -440,6 +457,8 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 start = morphemes[i - 2][0]  # 東 美智子: a surname the dictionary does not know + a given name
                 cats.add("sei")
             span_start, span_end = start, morphemes[j][1]
+            if _KANA_GIVEN_END.match(text, span_end) and _KATAKANA.search(text, span_start, span_end):
+                span_end += 1  # 坪川 ヨシ子, 山本 ハル江: a kana given name ending in a kanji
             paren = text.find("(", span_start, span_end)
             if paren > span_start:
                 span_end = paren  # a dictionary entry that runs into a parenthesis: 美咲(パート)
@@ -472,6 +491,7 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
             after = text[span_end : span_end + 12]
             labelled = (
                 bool(_LABEL.search(before))
+                or bool(_LABEL_THEN_TITLE.search(text, max(line_start, span_start - 60), span_start))
                 or bool(columns.names and columns.in_name_cell(span_start, span_end))
                 or (not public_notice and bool(_VENDOR_CONTACT.search(text, max(line_start, span_start - 60), span_start)))
             )
@@ -490,6 +510,12 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 continue  # 対象者リスト: a katakana word the dictionary also knows as a name, glued to the label
             if _HIGH_BEFORE.search(before) or _HIGH_AFTER.match(after):
                 continue
+            if _ANIMAL_LABEL_BEFORE.search(before):
+                continue  # 犬の名前 コタロウ: a pet's name
+            if not (honorific or labelled) and _LETTER_SPACED.search(before) and span_end - span_start == 3:
+                continue  # 予 定 価 格 調 書: a heading with its letters spaced out
+            if not labelled and _TITLE_PAREN_BEFORE.search(before):
+                continue  # ○農業政策課長（井上 剛）: a speaker named in that role
             if text[span_start:span_end] in _NOT_NAMES:
                 continue  # 申立人 (申 + 立人): a word the dictionary cuts into a surname and a given name
             if not (honorific or labelled) and _GLUED_NUMBER_AFTER.match(after) and not _SPACE_IN_NAME.search(text, span_start, span_end):
@@ -498,7 +524,7 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 continue  # A氏, B様, ○○さん: an anonymised party, not a name
             if not (honorific or full or intro) and _SUFFIX_AFTER.match(after):
                 continue  # ヘボン式, 〇〇流: a name used as part of a word
-            if not (honorific or labelled) and _INSTITUTION_AFTER.match(after):
+            if not honorific and (not labelled or cats == {"sei"}) and _INSTITUTION_AFTER.match(after):
                 continue  # 田中角栄内閣, 長谷川町子美術館: a name used as part of another name
             if not labelled and _AUTHOR_AFTER.match(after):
                 continue  # 山田 太郎 著, 鈴木 一郎 編: the author of a published work
@@ -516,6 +542,7 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 continue  # an official, member or appointee named in that role
             if public_notice and (
                 (not labelled and (_AFFILIATION_BEFORE.search(before) or _APPOINTED_AFTER.match(text, span_end)))
+                or (not labelled and not honorific)
                 or (honorifics_omitted and not labelled and not honorific)
                 or (appointment and labelled and not honorific)
                 or (cats == {"sei"} and text[span_start:span_end] in public_surnames)
@@ -561,6 +588,14 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
             if _free(items, m.start(group), m.end(group)):
                 reason = "名乗り（〜です／〜と申します）/ self-introduction" if group == "n" else "続柄に続く名 / given name after a family relation"
                 items.append(Item("PERSON", m.start(group), m.end(group), 2, reason))
+    if "," in text or "、" in text:
+        for m in _LATIN_CLOSING.finditer(text):
+            if _free(items, m.start("n"), m.end("n")):
+                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "署名の氏名 / name signed under a letter's closing"))
+    if "の" in text:
+        for m in _RELATIVE_NO_OTHER_SCRIPT.finditer(text):
+            if _free(items, m.start("n"), m.end("n")):
+                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "続柄に続く名 / given name after a family relation"))
     if _KANA_PAIR.search(text):
         for m in _KANA_AFTER_COLON.finditer(text):
             start, end = m.span("n")
@@ -623,12 +658,24 @@ def _signatures(text: str, people: list[Item], contacts: list[Item], name_tokens
     return out
 
 
+# A romanised name signed under a letter's closing: "Best regards,\nTakumi Ishizaki", "Thank you,\nFernanda"
+_LATIN_CLOSING = re.compile(
+    r"(?im:^[ \t]*(?:best regards|kind regards|warm regards|regards|sincerely(?: yours)?|yours sincerely|yours faithfully|"
+    r"thank you(?: very much)?|thanks(?: again)?|many thanks|best wishes|best)[ \t]*[,.!]?[ \t]*\r?\n)"
+    r"[ \t]*(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?:[ \t]+[A-Z][A-Za-z]+(?:-[A-Z][a-z]+)?){0,2})[ \t]*(?=\r?\n|$|[（(])"
+)
+# 娘のHana（1歳）, 知人のタパさん, 夫のラマ・ビカス: a relative named in another script after の
+_RELATIVE_NO_OTHER_SCRIPT = re.compile(
+    r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*"
+    r"(?P<n>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?(?=[ \t]*(?:[（(、,]|が|は|を|と|に|も))"
+    r"|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){0,3}(?=[ \t]*(?:さん|様|氏|くん|ちゃん|[（(])))"
+)
 # A name in kana after a label: 氏名：ヤマダ タロウ, 世帯主：やまだ はなこ
 # (also after a label and a space or は: 児童名（ふりがな） しみず はると, 名前はミヤザキ ユウト)
-_KANA_PAIR = re.compile(r"[ァ-ヴー][ \t]{1,2}[ァ-ヴー]|[ぁ-ゖ][ \t]{1,2}[ぁ-ゖ]")
+_KANA_PAIR = re.compile(r"[ァ-ヴー][ \t]{1,2}[ァ-ヴー]|[ぁ-ゖ][ \t]{1,2}[ぁ-ゖ]|[ァ-ヴー]・[ァ-ヴー]")
 _KANA_AFTER_COLON = re.compile(
-    r"(?<=[:) \tは])(?=[ァ-ヴぁ-ゖ夫妻配長次三四実義養祖父母兄姉弟妹息娘孫子き甥姪叔伯元前内])(?:(?:" + _RELATION_WORDS + r")[ \t]+)?"
-    r"(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8})"
+    r"(?<=[:) \tは（(])(?=[ァ-ヴぁ-ゖ夫妻配長次三四実義養祖父母兄姉弟妹息娘孫子き甥姪叔伯元前内知友同婚交隣])(?:(?:" + _RELATION_WORDS + r")[ \t]+)?"
+    r"(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}?|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8}?)"
     r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日))"
 )
 
@@ -683,6 +730,8 @@ _OTHER_WRITING = re.compile(
     r"[ \t]*[（(][ \t]*(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3})[ \t]*[）)]"
 )
 _LATIN_ONLY = re.compile(r"[A-Za-z][A-Za-z '\-]*")
+# 早瀬 ミア（HAYASE Mia）: the romanised name after a Japanese one
+_LATIN_WRITING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})[ \t]*[）)]")
 _HAS_KANJI = re.compile(r"[一-龥々]")
 # After a surname already found with a given name, the same surname + space + a short given
 # name is a relative's name (a household list: 東 美智子 … 長男 東 蒼空).
@@ -707,7 +756,10 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
             out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の読み / reading of a personal name"))
         if _LATIN_ONLY.fullmatch(text, person.start, person.end):
             m = _OTHER_WRITING.match(text, person.end)
-            if m and _free(people, m.start("n"), m.end("n")) and _free(out, m.start("n"), m.end("n")):
+        else:
+            m = _LATIN_WRITING.match(text, person.end)
+        if m is not None:
+            if _free(people, m.start("n"), m.end("n")) and _free(out, m.start("n"), m.end("n")):
                 out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の別表記 / the name written another way"))
         value = text[person.start : person.end]
         space = _SPACE_IN_NAME.search(value)
