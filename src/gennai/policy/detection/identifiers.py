@@ -178,11 +178,14 @@ _DATE = (
     r"|(?:[MTSHR]\.?|明治|大正|昭和|平成|令和)[ \t]?[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{1,2}(?![0-9])"
     r"|(?:18|19|20)[0-9]{2}[ \t]*年[ \t]*[0-9]{1,2}[ \t]*月[ \t]*[0-9]{1,2}[ \t]*日"
     r"|(?:18|19|20)[0-9]{2}[/.\-][0-9]{1,2}[/.\-][0-9]{1,2}"
-    r"|[0-9]{1,2}/[0-9]{1,2}/(?:18|19|20)[0-9]{2}(?![0-9])"  # 15/03/1990 (day or month first)
-    # 14 May 1983, May 14, 1983
-    r"|[0-9]{1,2}[ \t]+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?[ \t]+(?:18|19|20)[0-9]{2}"
+    r"|[0-9]{1,2}/[0-9]{1,2}/(?:18|19|20)[0-9]{2}(?![0-9]))"  # 15/03/1990 (day or month first)
+)
+# 14 May 1983, May 14, 1983 (only after an English birth label)
+_EN_DATE = (
+    r"(?:[0-9]{1,2}[ \t]+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?[ \t]+(?:18|19|20)[0-9]{2}"
     r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?[ \t]+[0-9]{1,2},?[ \t]+(?:18|19|20)[0-9]{2})"
 )
+_BIRTH_ENGLISH = re.compile(r"(?:date of birth|birth ?date|DOB|born(?: on)?)[ \t]*[:：]?[ \t]*(?P<a>" + _EN_DATE + ")", re.I)
 _BIRTH = re.compile(
     r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?)[ \t]*(?:[(（](?:西暦|和暦)[)）])?[ \t]*[:：はが]?[ \t]*"
     r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
@@ -348,6 +351,9 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
             continue  # 犬の生年月日: a pet's
         if free(start, end) and _valid_date(m.group(group)):
             add(Item("BIRTH_DATE", start, end, 2, "生年月日 / date of birth"))
+    for m in _BIRTH_ENGLISH.finditer(text) if _BIRTH_EN.search(text) else ():
+        if free(*m.span("a")) and _valid_date(m.group("a")):
+            add(Item("BIRTH_DATE", *m.span("a"), 2, "生年月日 / date of birth"))
 
     bank_words = bool(_BANK_WORDS.search(text))
     for m in _JP_BANK.finditer(text) if "記" in text else ():

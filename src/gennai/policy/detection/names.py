@@ -491,7 +491,7 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
             after = text[span_end : span_end + 12]
             labelled = (
                 bool(_LABEL.search(before))
-                or bool(_LABEL_THEN_TITLE.search(text, max(line_start, span_start - 60), span_start))
+                or (_has_colon(text, line_start, span_start) and bool(_LABEL_THEN_TITLE.search(text, max(line_start, span_start - 60), span_start)))
                 or bool(columns.names and columns.in_name_cell(span_start, span_end))
                 or (not public_notice and bool(_VENDOR_CONTACT.search(text, max(line_start, span_start - 60), span_start)))
             )
@@ -510,11 +510,11 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 continue  # 対象者リスト: a katakana word the dictionary also knows as a name, glued to the label
             if _HIGH_BEFORE.search(before) or _HIGH_AFTER.match(after):
                 continue
-            if _ANIMAL_LABEL_BEFORE.search(before):
+            if labelled and "名" in before and _ANIMAL_LABEL_BEFORE.search(before):
                 continue  # 犬の名前 コタロウ: a pet's name
-            if not (honorific or labelled) and _LETTER_SPACED.search(before) and span_end - span_start == 3:
+            if span_end - span_start == 3 and not (honorific or labelled) and _LETTER_SPACED.search(before):
                 continue  # 予 定 価 格 調 書: a heading with its letters spaced out
-            if not labelled and _TITLE_PAREN_BEFORE.search(before):
+            if not labelled and ("(" in before or "○" in before or "◯" in before) and _TITLE_PAREN_BEFORE.search(before):
                 continue  # ○農業政策課長（井上 剛）: a speaker named in that role
             if text[span_start:span_end] in _NOT_NAMES:
                 continue  # 申立人 (申 + 立人): a word the dictionary cuts into a surname and a given name
@@ -678,6 +678,10 @@ _KANA_AFTER_COLON = re.compile(
     r"(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}?|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8}?)"
     r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日))"
 )
+
+
+def _has_colon(text: str, start: int, end: int) -> bool:
+    return text.find(":", start, end) >= 0 or text.find("：", start, end) >= 0
 
 
 def _remember_surname(text: str, start: int, end: int, surnames: set[str]) -> None:
