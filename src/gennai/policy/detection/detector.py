@@ -150,7 +150,7 @@ class DefaultDetector:
         found += find_addresses(ntext, notice, columns)
         if columns.births:
             found += birth_dates_in_cells(ntext, columns.births)
-        people = find_people(ntext, notice, found, columns)
+        people = find_people(ntext, notice, found, columns, titled_notice=notice and _titled_notice(ntext))
         found += people
         if people and _ANY_DIGIT.search(ntext):
             found += birth_dates_after_people(ntext, people)
@@ -218,6 +218,22 @@ _TRANSLATED_TITLE = re.compile(r"[ \t]*[/／|｜][ \t]*[\x20-\x7e]+$")
 _NOT_YET_PUBLIC = re.compile(r"内示|公表前|未公表|解禁前|口外しない")
 _PERSONNEL_TITLE = re.compile(r"人事異動|任免|役員の異動|幹部職員の異動")
 _NOT_YET = re.compile(r"内示|[（(][ \t]*案[ \t]*[）)]|予定|検討|部外秘|取扱い?注意|取り扱い注意|関係者限り|機密性")
+
+
+def _titled_notice(text: str) -> bool:
+    """The notice says so in its title (its first two lines): a text that only says
+    お知らせします somewhere in its body, or a request to an AI with a paper pasted in, is not
+    published as a whole."""
+    lines = [line for line in text.lstrip().split("\n", 4)[:4] if line.strip()][:2]
+    head = "\n".join(lines)
+    if _INSTRUCTION.search(lines[0] if lines else ""):
+        return False
+    return bool(_NOTICE.search(head) or _PUBLIC_PAGE.search(head) or _personnel_list(text) or _headline(text)
+                or _PUBLIC_MEETING.search(head))
+
+
+# A request to an AI: 以下は…です。これを…直してください / 次の文章を要約して
+_INSTRUCTION = re.compile(r"(?:して|直して|まとめて|書いて|作って|訳して)(?:ください|下さい|ほしい|欲しい)|(?:以下|次)の[^\n]{0,30}を[^\n]{0,20}(?:して|直し|まとめ|作成|要約|翻訳)")
 
 
 def _personnel_list(text: str) -> bool:

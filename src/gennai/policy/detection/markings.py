@@ -89,6 +89,9 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("未公表", None, "未公表 / not yet published"),
     ("解禁前", None, "解禁前 / under embargo"),
     ("非公開資料", None, "非公開資料 / non-public material"),
+    ("非公表", None, "非公表 / not to be published"),
+    ("査定中", None, "査定中 / under budget assessment"),
+    ("議決前", r"(?:議会|議)" + _S + "決" + _S + "前|" + _spaced("発表前") + "|" + _spaced("内示前"), "議決前・発表前 / before the decision or announcement"),
     # a heading that says the paper is for internal deliberation or a rough first draft
     ("内部検討", r"[【〔\[(「]" + _S + _spaced("内部検討") + _S + r"(?:中|用|資料)?" + _S + r"[】〕\])」]" + "|" + _spaced("内部検討中"),
      "内部検討 / for internal deliberation"),
@@ -115,7 +118,7 @@ _CUES: list[tuple[str, str | None, str]] = [
 ]
 _CUE = re.compile(
     # fail fast: only these characters can start a cue
-    r"(?=[未検内公解非取部課局省庁室首市町村区知大幹議長起決予最入開【〔\[(「外対])(?:"
+    r"(?=[未検内公解非取部課局省庁室首市町村区知大幹議長起決予最入開【〔\[(「外対査発])(?:"
     + "|".join(f"(?P<c{i}>{p or _spaced(w)})" for i, (w, p, _) in enumerate(_CUES))
     + ")"
 )

@@ -251,7 +251,9 @@ _KANA_GIVEN_END = re.compile(r"[子江代枝美恵乃世](?![一-龥ぁ-ゖァ-�
 _KATAKANA = re.compile(r"[ァ-ヴー・=＝]+$")
 
 
-def find_people(text: str, public_notice: bool, contacts: list[Item] | None = None, columns: Columns = NO_COLUMNS) -> list[Item]:
+def find_people(
+    text: str, public_notice: bool, contacts: list[Item] | None = None, columns: Columns = NO_COLUMNS, *, titled_notice: bool = False
+) -> list[Item]:
     """Person names in text. `contacts` (addresses, phone numbers … already found) let a
     name written alone on the line above them count as the writer's signature; `columns`
     (cells under a 氏名/担当者 column of a table) count as labelled name fields."""
@@ -542,7 +544,7 @@ def find_people(text: str, public_notice: bool, contacts: list[Item] | None = No
                 continue  # an official, member or appointee named in that role
             if public_notice and (
                 (not labelled and (_AFFILIATION_BEFORE.search(before) or _APPOINTED_AFTER.match(text, span_end)))
-                or (not labelled and not honorific)
+                or (titled_notice and not labelled and not honorific)
                 or (honorifics_omitted and not labelled and not honorific)
                 or (appointment and labelled and not honorific)
                 or (cats == {"sei"} and text[span_start:span_end] in public_surnames)
