@@ -203,3 +203,42 @@ def test_declared_class_reaches_the_policy(tmp_path: Path, openai_upstream: tupl
         assert events[0].data["class"] == 2 and events[0].data["model"] == "domestic"
 
     run_with_platform(tmp_path, openai_upstream[1], scenario)
+
+
+def test_a_preview_asks_the_policy_with_the_apps_hints_and_sends_nothing(
+    tmp_path: Path, openai_upstream: tuple[OpenAIUpstream, str]
+) -> None:
+    upstream, base = openai_upstream
+    folder = tmp_path / "site-apps"
+    folder.mkdir()
+    (folder / "internal.toml").write_text(MIN_CLASS_2, encoding="utf-8")
+    internal = load_apps([folder])["internal"]
+
+    async def scenario(platform: Platform, me: Principal) -> None:
+        runner = AppRunner(platform)
+        before = len(upstream.requests)
+        # app_class: the app's minimum class holds for a plain text
+        refused = await runner.preview(me, internal, {"text": "天気の話"}, model="abroad")
+        assert refused.outcome == "block" and refused.effective_class == 2 and refused.details is not None
+        assert refused.details["allowed_models"] == ["domestic", "translator"]
+        assert any("アプリ「internal」" in reason for reason in refused.reasons)
+        routed = await runner.preview(me, internal, {"text": "天気の話"})
+        assert routed.outcome == "send" and routed.model == "domestic" and routed.effective_class == 2
+        # task: the translation app goes where its run goes
+        translation = await runner.preview(me, APPS["translation"], RUNS["translation"][0])
+        assert translation.outcome == "send" and translation.model == "translator"
+        # the same prompt as a run: the items found are the rendered prompt's
+        inputs = {**RUNS["drafting"][0], "points": "個人番号 1234 5678 9018 の方への通知"}
+        found = await runner.preview(me, APPS["drafting"], inputs, model="abroad")
+        assert found.outcome == "block" and [f.type for f in found.findings] == ["MY_NUMBER"]
+        assert "1234 5678 9018" not in orjson.dumps(found.to_json()).decode()
+        # a form still being filled in: the fields that are filled in
+        partial = await runner.preview(me, APPS["drafting"], {"points": "個人番号 1234 5678 9018"}, model="auto")
+        assert partial.outcome == "send" and partial.model == "domestic" and partial.effective_class == 2
+        # a file is read and classified as in a run
+        marked = {"files": file_input("document", "予算資料.docx", docx_bytes(MARKED))}
+        summary = await runner.preview(me, APPS["summary"], marked, model="abroad")
+        assert summary.outcome == "block" and summary.effective_class == 2
+        assert len(upstream.requests) == before and usage_rows(platform) == []  # nothing sent, nothing recorded
+
+    run_with_platform(tmp_path, base, scenario)

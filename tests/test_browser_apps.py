@@ -165,6 +165,24 @@ def test_a_refusal_is_an_alert_with_what_to_do(member: Page) -> None:
     assert page.locator("#app-answer-section").is_hidden() and page.get_attribute("#app-run", "aria-disabled") is None
 
 
+def test_the_preview_shows_what_will_happen_as_the_form_is_filled_in(member: Page) -> None:
+    page = member
+    page.goto("/apps/translation")
+    assert page.locator("#app-check").is_hidden()  # with script the preview refreshes by itself
+    my_number = "1234 5678 9018"
+    page.fill("#field-text", f"個人番号 {my_number} の方への通知を英訳してください。")
+    preview = page.locator("#app-preview")
+    preview.locator("[data-preview]").wait_for()
+    text = preview.inner_text()
+    assert "個人番号（マイナンバー）" in text and my_number not in text and "****" in text
+    assert "機密性2" in text and "送信します" in text  # the embedded model is cleared for 機密性2
+    page.select_option("#run-class", "3")  # no model of this installation may receive 機密性3
+    page.locator('#app-preview [data-preview="block"]').wait_for()
+    assert "機密性3" in preview.inner_text() and "このままでは送信できません" in preview.inner_text()
+    violations = run_axe(page)
+    assert violations == [], format_violations(violations)
+
+
 def test_each_app_runs_once(quick_member: Page) -> None:
     page = quick_member
     for app_id in SIX:

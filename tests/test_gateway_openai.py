@@ -61,6 +61,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, openai_upstream: tuple[Ope
             model_toml("public", "ok", base, clearance=1),
             model_toml("to-public", "fail-500", base, fallback=["public", "ok"]),
             model_toml("patient", "slow", base, timeout_s=30),
+            model_toml("failing", "fail-503", base),
         ]
     )
     with running_gennai(tmp_path_factory.mktemp("gw"), models) as server:
@@ -144,6 +145,14 @@ def test_fallback_to_next_model(client: openai.OpenAI, openai_upstream: tuple[Op
     assert response.headers["x-gennai-model"] == "ok"
     assert response.parse().choices[0].message.content == "Hello from upstream"
     assert upstream.counts["fail-500"] - before == 2  # one try plus one retry
+
+
+def test_a_failed_call_names_the_models_it_tried(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(model="failing", messages=MESSAGES)
+    body = info.value.body
+    assert body["details"] == {"tried": ["failing"]}  # type: ignore[index]
+    assert "(tried: failing)" in body["message"]  # type: ignore[index]  # the message keeps its text
 
 
 def test_fallback_stays_inside_cleared_models(gateway: GennaiServer, openai_upstream: tuple[OpenAIUpstream, str]) -> None:

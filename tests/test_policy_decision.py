@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gennai.config import GatewayConfig, ModelConfig
+from gennai.config import GatewayConfig, ModelConfig, PolicyConfig, RoutingRule
 from gennai.gateway.errors import Forbidden, InvalidRequest, ModelNotFound
 from gennai.gateway.registry import ModelRegistry
-from gennai.policy.decision import decide, parse_declared_class
+from gennai.policy.decision import Policy, PolicyRequest, decide, parse_declared_class
+from gennai.policy.detection import default_detector
 
 
 def model(model_id: str, clearance: int, capabilities: list[str], fallback: list[str] | None = None, hosting: str = "government-cloud") -> ModelConfig:
@@ -58,6 +59,52 @@ def test_refusal_explains_in_japanese_and_english(registry: ModelRegistry) -> No
     assert info.value.status == 403 and info.value.code == "classification_not_cleared"
     assert "送れません" in info.value.message and "may not be sent" in info.value.message
     assert "domestic" in info.value.message and "abroad" not in info.value.message.split("Allowed models:")[1]
+
+
+def test_refusal_details_carry_the_facts_of_the_message(registry: ModelRegistry) -> None:
+    with pytest.raises(Forbidden) as info:
+        decide(registry, "abroad", declared_class=2)
+    details = info.value.details
+    assert details is not None
+    assert details["class"] == 2 and details["model"] == "abroad" and details["model_clearance"] == 1
+    assert details["found"] == {} and details["previews"] == [] and details["rule"] is None
+    assert details["allowed_models"] == ["domestic", "domestic-tools", "secret", "translator"]
+    assert details["reasons"] == ["申告 機密性2 / declared 2"]
+    payload = info.value.to_payload()["error"]
+    assert payload["details"] == details  # type: ignore[index]
+    # cleared for the class, but its hosting is not allowed for it
+    policy = Policy(registry, PolicyConfig(hosting_class_3=["government-cloud"]))
+    with pytest.raises(Forbidden) as hosted:
+        policy.decide(PolicyRequest(model="secret", declared_class=3))
+    assert hosted.value.details is not None and hosted.value.details["hosting"] == "on-premises"
+    assert hosted.value.details["allowed_models"] == []
+
+
+def test_detected_items_are_counted_and_previewed_never_shown_raw(registry: ModelRegistry) -> None:
+    policy = Policy(registry, detect=default_detector().detect)
+    with pytest.raises(Forbidden) as info:
+        policy.decide(PolicyRequest(model="abroad", texts=("個人番号 1234 5678 9018 の件",)))
+    details = info.value.details
+    assert details is not None and details["found"] == {"MY_NUMBER": 1} and details["class"] == 2
+    [preview] = details["previews"]
+    assert preview["type"] == "MY_NUMBER" and "*" in preview["preview"] and "1234 5678 9018" not in str(details)
+    assert preview["preview"] in info.value.message  # the same masked preview as the message's
+
+
+def test_no_eligible_model_names_the_rule_that_offered_none(registry: ModelRegistry) -> None:
+    rule = RoutingRule(name="secret-stays-home", classes=[3], models=["domestic"])
+    policy = Policy(registry, PolicyConfig(rules=[rule]))
+    with pytest.raises(Forbidden) as info:
+        policy.decide(PolicyRequest(model="auto", declared_class=3))
+    assert info.value.code == "no_eligible_model"
+    assert info.value.details is not None and info.value.details["rule"] == "secret-stays-home"
+    assert info.value.details["allowed_models"] == ["secret"] and "model" not in info.value.details
+
+
+def test_errors_without_details_keep_the_openai_shape() -> None:
+    assert InvalidRequest("bad", param="x", code="c").to_payload() == {
+        "error": {"message": "bad", "type": "invalid_request_error", "param": "x", "code": "c"}
+    }
 
 
 def test_tools_need_a_model_with_tools_and_so_do_fallbacks(registry: ModelRegistry) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import openai
 import orjson
 import pytest
@@ -128,6 +129,36 @@ def test_detected_personal_data_is_refused_for_a_foreign_model(blocking: GennaiS
     message = info.value.message
     assert "MY_NUMBER" in message and "domestic" in message
     assert "1234 5678 9018" not in message and "山田太郎" not in message  # masked, never the value
+
+
+def test_a_refusal_carries_structured_details(blocking: GennaiServer) -> None:
+    prompt = [{"role": "user", "content": "個人番号 1234 5678 9018 の山田太郎さん（090-1234-5678）への回答案を作って"}]
+    response = httpx.post(
+        blocking.base_url + "/chat/completions", json={"model": "abroad", "messages": prompt},
+        headers={"Authorization": f"Bearer {blocking.api_key}"}, timeout=30,
+    )
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "classification_not_cleared" and "送れません" in error["message"]  # the message stays
+    details = error["details"]
+    assert details["class"] == 2 and details["model"] == "abroad" and details["model_clearance"] == 1
+    assert details["found"]["MY_NUMBER"] == 1 and details["found"]["PERSON"] == 1 and details["found"]["PHONE"] == 1
+    assert details["allowed_models"] == ["domestic", "translator"] and details["rule"] is None
+    assert {p["type"] for p in details["previews"]} == {"MY_NUMBER", "PERSON", "PHONE"}
+    assert all(p["preview"] in error["message"] for p in details["previews"])  # the message's masked previews
+    raw = response.text
+    assert "1234 5678 9018" not in raw and "山田太郎" not in raw and "090-1234-5678" not in raw
+    # an OpenAI client still reads it as a permission error
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client(blocking).chat.completions.create(model="abroad", messages=prompt)
+    assert info.value.body["details"]["allowed_models"] == ["domestic", "translator"]  # type: ignore[index]
+
+
+def test_no_eligible_model_carries_details_too(blocking: GennaiServer) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client(blocking).chat.completions.create(model="auto", messages=MESSAGES, extra_body={"gennai": {"classification": 3}})
+    details = info.value.body["details"]  # type: ignore[index]
+    assert details["class"] == 3 and details["allowed_models"] == [] and details["rule"] == "class-2-domestic"
 
 
 def test_detection_covers_the_whole_conversation_and_auto_stays_domestic(blocking: GennaiServer) -> None:

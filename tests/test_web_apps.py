@@ -279,9 +279,9 @@ def test_a_policy_refusal_says_why_and_what_to_do(suzuki: tuple[httpx.Client, st
     [(name, data)] = events(run(client, token, "drafting", RUNS["drafting"][0], model="abroad", classification=2))
     error = data["error"]
     assert name == "error" and error["kind"] == "policy" and error["title"] == "この内容は選んだモデルに送れません"
-    assert error["message"].startswith("この内容（機密性2）はモデル 'abroad'（機密性1まで）に送れません。")
+    assert error["message"].startswith("この内容（機密性2）はモデル「テスト abroad」（機密性1まで）に送れません。")
     assert "申告 機密性2" in error["message"] and " / " not in error["message"] and "declared" not in error["message"]
-    assert any("domestic" in hint and "自動" in hint for hint in error["hints"])
+    assert any("テスト domestic" in hint and "自動" in hint for hint in error["hints"])
     assert error["details"] and "Content classified 2" in error["details"]  # the full text, behind 詳しい内容
 
 
@@ -320,6 +320,124 @@ def test_describe_error_never_shows_english_halves() -> None:
     too_long = describe_error({"kind": "unavailable", "status": 502, "message": "model 'smollm2-135m' failed: ValueError: "
                                "Requested tokens (3594) exceed context window of 2048"})
     assert "扱える長さを超えました" in too_long["message"] and "短く" in too_long["hints"][0]
+
+
+def test_describe_error_reads_the_details_not_the_message() -> None:
+    names = {"abroad": "海外モデル", "domestic": "国内モデル", "down": "停止中のモデル"}.__getitem__
+    details = {"class": 2, "model": "abroad", "model_clearance": 1, "found": {"MY_NUMBER": 1, "PHONE": 2},
+               "previews": [{"type": "MY_NUMBER", "preview": "1*** **** **18"}],
+               "reasons": ["個人番号 → 機密性2 / my number → class 2"], "allowed_models": ["domestic"], "rule": None}
+    message = "この内容（機密性2）はモデル 'abroad'（機密性1まで）に送れません。 / Content classified 2 may not be sent"
+    refused = describe_error({"kind": "policy", "message": message, "status": 403, "details": details}, names)
+    assert refused["message"] == (
+        "この内容（機密性2）はモデル「海外モデル」（機密性1まで）に送れません。"
+        "入力内容に次の情報が見つかりました: 個人番号（マイナンバー） 1件、電話 2件。理由: 個人番号 → 機密性2。"
+    )
+    assert refused["hints"][0] == "この内容を扱えるモデル: 国内モデル。モデルを選び直すか、「自動」にして実行し直してください。"
+    # without details: the message's first sentence, and no guessing at the rest
+    bare = describe_error({"kind": "policy", "message": message, "status": 403})
+    assert bare["message"] == "この内容（機密性2）はモデル 'abroad'（機密性1まで）に送れません。"
+    assert not any("扱えるモデル" in hint for hint in bare["hints"])
+    down = describe_error({"kind": "unavailable", "message": "model 'down' failed (tried: down)", "status": 502,
+                           "details": {"tried": ["down"]}}, names)
+    assert down["message"] == "回答を作成するAIモデルが、いま応答していません。（試したモデル: 停止中のモデル）"
+
+
+# ---------------------------------------------------------------- preview before running
+
+MY_NUMBER = "1234 5678 9018"  # valid check digit
+MY_NUMBER_TEXT = f"個人番号 {MY_NUMBER} の方への回答を英訳してください。"
+
+
+def preview(client: httpx.Client, token: str, app_id: str, fields: dict[str, str], *, model: str = "auto",
+            classification: str = "1", htmx: bool = True) -> httpx.Response:
+    """The app's form as htmx posts it while it is filled in (or, htmx=False, as 実行前に確認
+    posts it without script)."""
+    form = {"csrf_token": token, "team": "", "model": model, "classification": classification,
+            **{f"in-{key}": value for key, value in fields.items()}}
+    headers = {"HX-Request": "true", "X-CSRF-Token": token} if htmx else {}
+    return client.post(f"/apps/{app_id}/preview", data=form, headers=headers)
+
+
+def test_the_app_page_offers_the_preview(suzuki: tuple[httpx.Client, str]) -> None:
+    text = suzuki[0].get("/apps/translation").text
+    assert 'hx-post="/apps/translation/preview"' in text and 'hx-trigger="input changed delay:600ms"' in text
+    assert '<div id="app-preview" aria-live="polite">' in text and 'hx-target="#app-preview"' in text
+    assert 'formaction="/apps/translation/preview"' in text and ">実行前に確認</button>" in text
+    assert text.index('id="app-run"') < text.index('id="app-check"')  # Enter runs, it does not preview
+    assert "hx-params" not in text  # no file fields to leave out
+    summary = suzuki[0].get("/apps/summary").text
+    assert 'hx-params="not in-document"' in summary  # files are not read for the preview
+
+
+def test_the_preview_names_a_my_number_masked_and_what_will_happen(
+    suzuki: tuple[httpx.Client, str], openai_upstream: tuple[OpenAIUpstream, str]
+) -> None:
+    client, token = suzuki
+    upstream, _ = openai_upstream
+    before = len(upstream.requests)
+    fields = {"direction": "ja-en", "text": MY_NUMBER_TEXT, "style": "standard"}
+    blocked = preview(client, token, "translation", fields, model="abroad")
+    assert blocked.status_code == 200 and "<html" not in blocked.text
+    assert blocked.headers["cache-control"] == "no-store"
+    assert "個人番号（マイナンバー）" in blocked.text and "****" in blocked.text and MY_NUMBER not in blocked.text
+    assert 'data-preview="block"' in blocked.text and "（このままでは送信できません）" in blocked.text
+    assert "モデル「テスト abroad」（機密性1まで）に送れません。" in blocked.text
+    assert "この内容を送れるモデル: テスト domestic" in blocked.text and "「自動」" in blocked.text
+    domestic = preview(client, token, "translation", fields, model="domestic")
+    assert 'data-preview="send"' in domestic.text and "機密性2として「テスト domestic」に送信します。" in domestic.text
+    assert "個人番号（マイナンバー）" in domestic.text and MY_NUMBER not in domestic.text
+    auto = preview(client, token, "translation", fields)  # the translation rule first: cleared for 2 too
+    assert "機密性2として「テスト translator」に送信します。" in auto.text
+    drafted = preview(client, token, "drafting", {"kind": "email", "recipient": "各課", "points": MY_NUMBER_TEXT, "tone": "polite"})
+    assert "機密性2として「テスト domestic」に送信します。" in drafted.text
+    # clean text: sent, by the app's routing hints (task = translation → the translation model)
+    clean = preview(client, token, "translation", {**fields, "text": "説明会は来週の月曜日に開催します。"})
+    assert 'data-preview="send"' in clean.text and "機密性1として「テスト translator」に送信します。" in clean.text
+    assert "含まれています" not in clean.text
+    drafting = preview(client, token, "drafting", {"kind": "email", "recipient": "各課", "points": "会議の案内", "tone": "polite"})
+    assert "機密性1として「テスト abroad」に送信します。" in drafting.text
+    # a declared class is the floor
+    declared = preview(client, token, "drafting", {"kind": "email", "recipient": "各課", "points": "会議の案内", "tone": "polite"},
+                       classification="2")
+    assert "機密性2として「テスト domestic」に送信します。" in declared.text
+    assert len(upstream.requests) == before  # a preview sends nothing
+
+
+def test_the_preview_works_while_the_form_is_incomplete(suzuki: tuple[httpx.Client, str]) -> None:
+    client, token = suzuki
+    # 宛先 (required) is still empty: the preview renders the fields that are filled in
+    partial = preview(client, token, "drafting", {"kind": "email", "recipient": "", "points": MY_NUMBER_TEXT}, model="abroad")
+    assert 'data-preview="block"' in partial.text and "個人番号（マイナンバー）" in partial.text
+    assert preview(client, token, "translation", {"direction": "ja-en", "text": "  "}).text.strip() == ""  # nothing typed yet
+    note = preview(client, token, "summary", {"text": "窓口の受付時間を変更します。"})
+    assert 'data-preview="send"' in note.text and "添付するファイルの内容はこの確認に含まれません" in note.text
+
+
+def test_the_preview_without_script_is_the_page_with_the_values_kept(suzuki: tuple[httpx.Client, str]) -> None:
+    client, token = suzuki
+    fields = {"direction": "ja-en", "text": MY_NUMBER_TEXT, "style": "standard"}
+    page = preview(client, token, "translation", fields, model="abroad", htmx=False)
+    assert page.status_code == 200 and "<html" in page.text and "<title>翻訳 | gennai</title>" in page.text
+    region = page.text.split('<div id="app-preview" aria-live="polite">')[1].split('<div class="flex flex-wrap')[0]
+    assert 'data-preview="block"' in region and "個人番号（マイナンバー）" in region and MY_NUMBER not in region
+    assert f">{MY_NUMBER_TEXT}</textarea>" in page.text  # the draft is kept
+    assert '<option value="abroad" selected>' in page.text
+    assert 'data-state="idle"' in page.text  # nothing ran
+
+
+def test_the_preview_checks_csrf_and_the_app(suzuki: tuple[httpx.Client, str]) -> None:
+    client, token = suzuki
+    fields = {"direction": "ja-en", "text": "こんにちは"}
+    refused = client.post("/apps/translation/preview", data={"in-text": "こんにちは"}, headers={"HX-Request": "true"})
+    assert refused.status_code == 200 and 'data-preview="problem"' in refused.text and "こんにちは" not in refused.text
+    page = client.post("/apps/translation/preview", data={"in-text": "こんにちは"})
+    assert page.status_code == 403 and "画面の有効期限が切れました" in page.text
+    unknown = preview(client, token, "no-such-app", fields)
+    assert 'data-preview="problem"' in unknown.text and "このアプリはありません" in unknown.text
+    assert preview(client, token, "no-such-app", fields, htmx=False).status_code == 404
+    signed_out = httpx.post(client.base_url.join("/apps/translation/preview"), data=fields, headers={"HX-Request": "true"})
+    assert 'data-preview="problem"' in signed_out.text and "サインイン" in signed_out.text
 
 
 # ---------------------------------------------------------------- without script

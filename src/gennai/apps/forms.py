@@ -233,6 +233,9 @@ class FormResult:
 
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # The clean values of the fields that passed, even when others did not: what a preview
+    # of a form still being filled in renders (never what a run sends).
+    passed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -303,7 +306,8 @@ def validate_inputs(
             titles = "・".join(f"「{_title(form[key])}」" for key in group if key in form)
             for key in group:
                 errors[key] = f"{titles}のどれか一つを入力してください。"
-    return FormResult(values if not errors else {}, errors)
+    passed = {key: value for key, value in values.items() if key not in errors}
+    return FormResult(values if not errors else {}, errors, passed)
 
 
 class _Invalid(ValueError):

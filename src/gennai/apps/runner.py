@@ -6,12 +6,16 @@ endpoint "web.app", PolicyRequest app=<app id>, task and app_class from the app'
 hints. An app run is one-off: nothing is stored as a conversation; the usage record is all
 that remains (its detail names the app).
 
+`AppRunner.preview` asks the policy about the same prompt with the same hints, before
+anything is sent (what the page shows while the form is being filled in).
+
 No HTTP here: the web layer renders the form from AppDefinition.to_json(), posts the
 protocol's inputs and turns the events into SSE.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from contextlib import aclosing
 from collections.abc import AsyncIterator, Mapping
@@ -20,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 from gennai.accounts.keys import Principal
 from gennai.apps.definitions import AppDefinition
 from gennai.apps.forms import FORM_ERROR_KEY, UploadedFile
-from gennai.conversations.chat import stream_call
-from gennai.conversations.chat import ChatEvent
-from gennai.gateway.calls import ModelCall
+from gennai.conversations.chat import ChatEvent, Preview, preview_request, stream_call
+from gennai.gateway.calls import ModelCall, policy_request
 from gennai.gateway.errors import InvalidRequest
+from gennai.policy.content import chat_content
 from gennai.policy.decision import AUTO
 
 if TYPE_CHECKING:
@@ -55,6 +59,39 @@ class AppRunner:
         messages.append({"role": "user", "content": parts if len(parts) > 1 else user})
         return messages, origin
 
+    def body(self, app: AppDefinition, messages: list[dict[str, Any]], model: str) -> dict[str, Any]:
+        """The streamed chat completions body of a run."""
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if app.temperature is not None:
+            body["temperature"] = app.temperature
+        if app.max_tokens is not None:
+            body["max_tokens"] = app.max_tokens
+        return body
+
+    async def preview(
+        self, principal: Principal, app: AppDefinition, inputs: dict[str, Any], *, model: str = AUTO,
+        declared_class: int = 1,
+    ) -> Preview:
+        """What the policy would do with a run of these inputs, without sending, reserving or
+        recording anything: the prompt rendered as `run` renders it (while the form is not yet
+        complete, from the fields that are), with the app's routing hints. Raises
+        InvalidRequest for an attached file that cannot be read."""
+        checked = app.validate_inputs(inputs)
+        messages, _ = self.messages(app, checked.values if checked.ok else checked.passed)
+        content = await asyncio.to_thread(
+            chat_content, self.body(app, messages, model),
+            max_attachment_chars=self.platform.loaded.config.server.max_attachment_chars,
+        )
+        request = await policy_request(
+            self.platform, principal, content, model=model, declared_class=declared_class, **routing_hints(app)
+        )
+        return await preview_request(self.platform, request, content.texts)
+
     async def run(
         self, principal: Principal, app: AppDefinition, inputs: dict[str, Any], *, model: str = AUTO,
         declared_class: int = 1,
@@ -78,26 +115,23 @@ class AppRunner:
             })
             return
         messages, origin = self.messages(app, checked.values)
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if app.temperature is not None:
-            body["temperature"] = app.temperature
-        if app.max_tokens is not None:
-            body["max_tokens"] = app.max_tokens
+        body = self.body(app, messages, model)
         user_index = len(messages) - 1
         events = stream_call(
-            call, body, model=model, declared_class=declared_class, task=app.task, app=app.id,
-            app_class=app.min_class, max_output_tokens=app.max_tokens, info=info, detail=detail,
+            call, body, model=model, declared_class=declared_class, max_output_tokens=app.max_tokens, info=info,
+            detail=detail, **routing_hints(app),
         )
         async with aclosing(events):  # a reader that goes away closes the call now
             async for event in events:
                 if event.kind == "error":
                     event.data["fields"] = _fields(event.data.get("param"), event.data["message"], user_index, origin)
                 yield event
+
+
+def routing_hints(app: AppDefinition) -> dict[str, Any]:
+    """What the policy is told about an app (PolicyRequest task, app and app_class): the
+    same for a run and its preview."""
+    return {"task": app.task, "app": app.id, "app_class": app.min_class}
 
 
 def _fields(param: Any, message: str, user_index: int, origin: Mapping[int, str]) -> dict[str, str]:
@@ -108,4 +142,4 @@ def _fields(param: Any, message: str, user_index: int, origin: Mapping[int, str]
     return {}
 
 
-__all__ = ["ENDPOINT", "FORM_ERROR_KEY", "AppRunner"]
+__all__ = ["ENDPOINT", "FORM_ERROR_KEY", "AppRunner", "routing_hints"]

@@ -7,14 +7,14 @@ encrypted. No HTTP here: the web layer turns the events into SSE.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from gennai.accounts.keys import Principal
-from gennai.gateway.calls import ModelCall, team_policy_for
+from gennai.gateway.calls import ModelCall, policy_request
 from gennai.gateway.errors import Forbidden, GatewayError, UpstreamError
 from gennai.gateway.providers.base import RawEvents
 from gennai.policy.content import chat_content
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from gennai.platform import Platform
 
 TITLE_CHARS = 40
+MAX_PREVIEW_FINDINGS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class Preview:
     outcome: str  # "send" | "pseudonymise" | "reroute" | "block"
     model: str | None  # the model that would receive it
     message: str  # one Japanese sentence for the user
+    # A refusal's GatewayError.details (class, kinds found, allowed models…); None otherwise.
+    details: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,7 @@ class Preview:
             "outcome": self.outcome,
             "model": self.model,
             "message": self.message,
+            "details": self.details,
         }
 
 
@@ -78,36 +82,12 @@ class ChatService:
         history = await self._history(principal, conversation_id)
         messages = [*history, {"role": "user", "content": text}]
         content = chat_content({"messages": messages}, max_attachment_chars=platform.loaded.config.server.max_attachment_chars)
-        team = await team_policy_for(platform, principal.team_id)
-        memory = 1
+        request = await policy_request(platform, principal, content, model=model, declared_class=declared_class)
         if conversation_id:
-            memory = await asyncio.to_thread(platform.conversations.get, principal.user_id or principal.key_id, conversation_id)
-        request = PolicyRequest(
-            model=model, texts=content.texts, declared_class=declared_class, capabilities=content.capabilities,
-            history_class=memory, team=team.name if team else None, team_policy=team,
-        )
-        detect = platform.policy.detector_for(request)
-        findings: list[Finding] = []
-        if detect is not None:
-            result = await asyncio.to_thread(detect, text)
-            findings = [Finding(e.type, e.preview) for e in result.entities][:20]
-        try:
-            decision = await asyncio.to_thread(platform.policy.decide, request)
-        except Forbidden as refusal:
-            effective = (getattr(refusal, "policy", None) or {}).get("effective_class", declared_class)
-            return Preview(effective, tuple(findings), (), "block", None, refusal.message)
-        except GatewayError as error:
-            return Preview(declared_class, tuple(findings), (), "block", None, error.message)
-        target = decision.candidates[0] if decision.candidates else None
-        outcome = {"pseudonymised": "pseudonymise", "rerouted": "reroute"}.get(decision.action, "send")
-        name = CLASS_NAMES[decision.original_class or decision.effective_class]
-        message = {
-            "send": f"{name}として「{target}」に送信します。",
-            "reroute": f"{name}のため、選んだモデルではなく「{target}」に送信します。",
-            "pseudonymise": f"{name}の個人情報を仮の記号に置き換えて「{target}」に送信し、回答では元に戻します。",
-        }[outcome]
-        return Preview(decision.effective_class if outcome != "pseudonymise" else decision.original_class or 1,
-                       tuple(findings), decision.reasons, outcome, target, message)
+            owner = principal.user_id or principal.key_id
+            memory = await asyncio.to_thread(platform.conversations.get, owner, conversation_id)
+            request = replace(request, history_class=memory)
+        return await preview_request(platform, request, (text,))
 
     # -- sending -------------------------------------------------------------------------
     async def send(
@@ -159,6 +139,38 @@ class ChatService:
             return []
         stored = await asyncio.to_thread(self.platform.content.read, conversation_id, principal.user_id)
         return [{"role": m.role, "content": m.content} for m in stored.messages]
+
+
+async def preview_request(platform: Platform, request: PolicyRequest, shown: Sequence[str]) -> Preview:
+    """What the policy would do with `request`, without sending, reserving or remembering
+    anything: the chat's and the apps' preview. `shown`: the texts whose items are listed
+    (masked) for the person; the policy itself classifies every text of the request."""
+    detect = platform.policy.detector_for(request)
+    findings: list[Finding] = []
+    if detect is not None:
+        for text in shown:
+            if text and len(findings) < MAX_PREVIEW_FINDINGS:
+                result = await asyncio.to_thread(detect, text)
+                findings.extend(Finding(e.type, e.preview) for e in result.entities)
+    found = tuple(findings[:MAX_PREVIEW_FINDINGS])
+    try:
+        decision = await asyncio.to_thread(platform.policy.decide, request)
+    except Forbidden as refusal:
+        effective = (getattr(refusal, "policy", None) or {}).get("effective_class", request.declared_class)
+        reasons = tuple((refusal.details or {}).get("reasons") or ())
+        return Preview(effective, found, reasons, "block", None, refusal.message, refusal.details)
+    except GatewayError as error:
+        return Preview(request.declared_class, found, (), "block", None, error.message, error.details)
+    target = decision.candidates[0] if decision.candidates else None
+    outcome = {"pseudonymised": "pseudonymise", "rerouted": "reroute"}.get(decision.action, "send")
+    name = CLASS_NAMES[decision.original_class or decision.effective_class]
+    message = {
+        "send": f"{name}として「{target}」に送信します。",
+        "reroute": f"{name}のため、選んだモデルではなく「{target}」に送信します。",
+        "pseudonymise": f"{name}の個人情報を仮の記号に置き換えて「{target}」に送信し、回答では元に戻します。",
+    }[outcome]
+    effective = decision.effective_class if outcome != "pseudonymise" else decision.original_class or 1
+    return Preview(effective, found, decision.reasons, outcome, target, message)
 
 
 def _common() -> str:
@@ -278,7 +290,7 @@ async def stream_call(
         yield ChatEvent("error", {
             **extra, "kind": _error_kind(error), "message": error.message, "status": error.status,
             "retry_after": error.retry_after, "param": error.param, "partial": partial,
-            "request_id": call.request_id,
+            "request_id": call.request_id, "details": error.details,
         })
     except asyncio.CancelledError:
         call.record("client_disconnected", 499, detail=detail)
@@ -294,4 +306,4 @@ async def stream_call(
             await chunks.aclose()
 
 
-__all__ = ["ChatEvent", "ChatService", "Finding", "OnAdmitted", "OnAnswer", "Preview", "stream_call"]
+__all__ = ["ChatEvent", "ChatService", "Finding", "OnAdmitted", "OnAnswer", "Preview", "preview_request", "stream_call"]

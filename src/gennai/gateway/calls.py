@@ -82,18 +82,9 @@ class ModelCall:
         reserved (429/503), and the body pseudonymised in place when the policy says so."""
         platform, principal = self.platform, self.principal
         assert principal is not None, "authenticate before admitting"
-        team_policy = await team_policy_for(platform, principal.team_id)
-        self.policy_request = request = PolicyRequest(
-            model=model,
-            texts=content.texts,
-            declared_class=declared_class,
-            capabilities=content.capabilities,
-            task=task,
-            app=app,
-            attachment_classes=content.attachment_classes,
+        self.policy_request = request = await policy_request(
+            platform, principal, content, model=model, declared_class=declared_class, task=task, app=app,
             app_class=app_class,
-            team=team_policy.name if team_policy is not None else None,
-            team_policy=team_policy,
         )
         decision = await platform.admit(request, owner=principal.user_id or principal.key_id, conversation_id=conversation_id)
         self.decision = decision
@@ -178,6 +169,35 @@ class ModelCall:
             headers["x-gennai-classification"] = str(self.decision.effective_class)
             headers["x-gennai-policy"] = self.decision.header()
         return headers
+
+
+async def policy_request(
+    platform: Platform,
+    principal: Principal,
+    content: RequestContent,
+    *,
+    model: str,
+    declared_class: int = 1,
+    task: str | None = None,
+    app: str | None = None,
+    app_class: int = 1,
+) -> PolicyRequest:
+    """What the policy is asked about one call, the team's policy included: the same for a
+    call that is admitted (ModelCall.admit) and for a preview before sending. The
+    conversation's memory (history_class) is added by Platform.admit or the preview."""
+    team_policy = await team_policy_for(platform, principal.team_id)
+    return PolicyRequest(
+        model=model,
+        texts=content.texts,
+        declared_class=declared_class,
+        capabilities=content.capabilities,
+        task=task,
+        app=app,
+        attachment_classes=content.attachment_classes,
+        app_class=app_class,
+        team=team_policy.name if team_policy is not None else None,
+        team_policy=team_policy,
+    )
 
 
 async def _reserve(

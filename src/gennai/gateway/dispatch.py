@@ -115,11 +115,12 @@ class Dispatcher:
                 except asyncio.CancelledError:
                     if watchdog.fired():
                         model.breaker.record_failure()
-                        raise UpstreamTimeout(f"model '{model.id}' stopped sending for {timeout:g} s") from None
+                        stalled = UpstreamTimeout(f"model '{model.id}' stopped sending for {timeout:g} s")
+                        raise _tried(stalled, [model.id]) from None
                     raise
-                except UpstreamError:
+                except UpstreamError as exc:
                     model.breaker.record_failure()
-                    raise
+                    raise _tried(exc, [model.id])
                 finally:
                     watchdog.idle()
                 _note_usage(item, outcome)
@@ -181,10 +182,17 @@ class Dispatcher:
                     await asyncio.sleep(self.config.retry_backoff_s * (2**attempt_number))
         if last_error is None:
             raise UpstreamError("no model was available for this request", status=503, code="no_model_available")
+        tried = list(dict.fromkeys(a.model_id for a in outcome.attempts))
         if len(outcome.attempts) > 1 and isinstance(last_error, UpstreamError):
-            tried = ", ".join(dict.fromkeys(a.model_id for a in outcome.attempts))
-            last_error.message = f"{last_error.message} (tried: {tried})"
-        raise last_error
+            last_error.message = f"{last_error.message} (tried: {', '.join(tried)})"
+        raise _tried(last_error, tried)
+
+
+def _tried(error: GatewayError, model_ids: list[str]) -> GatewayError:
+    """`error` with the models this call tried, in order, in its details["tried"]."""
+    if model_ids:
+        error.details = {**(error.details or {}), "tried": model_ids}
+    return error
 
 
 class IdleWatchdog:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GatewayError(Exception):
     status: int = 500
@@ -15,17 +17,25 @@ class GatewayError(Exception):
         param: str | None = None,
         retry_after: float | None = None,
         status: int | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.param = param
         self.retry_after = retry_after
+        # Facts behind the message for programs and pages (a policy refusal's class, kinds
+        # found, masked previews, allowed models; the models a failed call tried): never a
+        # raw detected value.
+        self.details = details
         if status is not None:
             self.status = status
 
     def to_payload(self) -> dict[str, object]:
-        return {"error": {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}}
+        error: dict[str, object] = {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
 
 
 class InvalidRequest(GatewayError):
@@ -93,8 +103,9 @@ class UpstreamError(GatewayError):
         code: str | None = None,
         retry_after: float | None = None,
         param: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message, code=code, retry_after=retry_after, status=status, param=param)
+        super().__init__(message, code=code, retry_after=retry_after, status=status, param=param, details=details)
         self.retry_same = retry_same
         self.fallback = fallback
 

@@ -33,6 +33,9 @@ from gennai.gateway.registry import ModelRegistry, RegisteredModel
 
 CLASS_NAMES = {1: "機密性1", 2: "機密性2", 3: "機密性3"}
 AUTO = "auto"
+# How many masked previews and reasons a refusal carries.
+MAX_PREVIEWS = 5
+MAX_REASONS = 4
 _CAPABILITY_NAMES = {
     "chat": "チャット / chat",
     "embeddings": "埋め込み / embeddings",
@@ -178,7 +181,7 @@ class Policy:
     def decide(self, request: PolicyRequest) -> Decision:
         effective, residual, reasons, findings, previews = self._classify(request)
         if request.model == AUTO:
-            return self._route(request, effective, reasons, findings, action="routed")
+            return self._route(request, effective, reasons, findings, previews, action="routed")
         model = self.registry.get(request.model)
         team = request.team_policy
         if model is None or (team is not None and team.allowed_models is not None and model.id not in team.allowed_models):
@@ -188,6 +191,9 @@ class Policy:
                     f"The model '{request.model}' is not enabled for your team",
                     param="model",
                     code="model_not_allowed_for_team",
+                    details=refusal_details(
+                        effective, findings, previews, reasons, self._allowed(effective, request), model=model
+                    ),
                 ), effective, findings)
             raise ModelNotFound(
                 f"モデル '{request.model}' はありません / The model '{request.model}' does not exist",
@@ -209,7 +215,7 @@ class Policy:
                 return Decision(residual, candidates, reasons, "pseudonymised", None, request.model, findings, effective)
             on_not_cleared = self.config.on_not_cleared if team is None or team.on_not_cleared is None else team.on_not_cleared
             if on_not_cleared == "reroute":
-                return self._route(request, effective, reasons, findings, action="rerouted")
+                return self._route(request, effective, reasons, findings, previews, action="rerouted")
             raise self._refusal(model, effective, request, findings, previews, reasons)
         candidates = self._with_fallbacks(model, effective, request)
         return Decision(effective, candidates, reasons, "allowed", None, request.model, findings)
@@ -222,6 +228,10 @@ class Policy:
                 candidates.append(other_id)
         return candidates
 
+    def _allowed(self, effective: int, request: PolicyRequest) -> list[str]:
+        """The ids of every model that could take this request at this class."""
+        return [m.id for m in self.registry if self._eligible(m, effective, request)]
+
     def _eligible(self, model: RegisteredModel, effective: int, request: PolicyRequest) -> bool:
         team = request.team_policy
         return (
@@ -231,9 +241,11 @@ class Policy:
         )
 
     # -- classification ----------------------------------------------------------------
-    def _classify(self, request: PolicyRequest) -> tuple[int, int, tuple[str, ...], dict[str, int], list[str]]:
+    def _classify(
+        self, request: PolicyRequest
+    ) -> tuple[int, int, tuple[str, ...], dict[str, int], list[tuple[str, str]]]:
         """(effective class, residual class once personal items are replaced, reasons,
-        kinds found, masked previews)."""
+        kinds found, (kind, masked preview) of the first few items)."""
         team = request.team_policy
         floors = [request.declared_class, request.history_class, request.app_class]
         floors.extend(klass for _, klass in request.attachment_classes)
@@ -257,7 +269,10 @@ class Policy:
                 f"チーム「{team.name}」の既定は{CLASS_NAMES[team.default_class]} / the team's default class is {team.default_class}"
             )
         counts: Counter[str] = Counter()
-        previews: list[str] = []
+        previews: list[tuple[str, str]] = []
+        # What the detector says of a text where it found nothing ("該当なし"): a reason only
+        # when nothing else explains the class.
+        quiet: list[str] = []
         detect = self.detector_for(request)
         if detect is not None:
             for text in request.texts:
@@ -267,34 +282,49 @@ class Policy:
                 if result.proposed_class > effective:
                     effective = result.proposed_class
                 residual = max(residual, _unremovable_class(result))
-                reasons.extend(r for r in result.reasons if r not in reasons)
+                found = result.proposed_class > 1 or bool(result.entities) or bool(result.markings)
+                said = reasons if found else quiet
+                said.extend(r for r in result.reasons if r not in said)
                 for entity in result.entities:
                     counts[entity.type] += 1
-                    if len(previews) < 5:
-                        previews.append(f"{entity.type} {entity.preview}")
+                    if len(previews) < MAX_PREVIEWS:
+                        previews.append((entity.type, entity.preview))
+        if not reasons:
+            reasons = quiet[:1]
         return min(effective, 3), min(residual, 3), tuple(reasons), dict(counts), previews
 
     # -- routing -------------------------------------------------------------------------
     def _route(
-        self, request: PolicyRequest, effective: int, reasons: tuple[str, ...], findings: dict[str, int], *, action: str
+        self,
+        request: PolicyRequest,
+        effective: int,
+        reasons: tuple[str, ...],
+        findings: dict[str, int],
+        previews: list[tuple[str, str]],
+        *,
+        action: str,
     ) -> Decision:
         team = request.team_policy
         team_rules = team.rules if team is not None else ()
+        matched: str | None = None  # the first rule whose conditions held (it offered no model)
         for rule in (*team_rules, *self.config.rules):
             if not _matches(rule, request, effective, ignore_teams=rule in team_rules):
                 continue
             eligible = [m.id for m in self._models(rule.models) if self._eligible(m, effective, request)]
             if eligible:
                 return Decision(effective, eligible, reasons, action, rule.name, request.model, findings)
-        eligible = [m.id for m in self.registry if self._eligible(m, effective, request)]
+            matched = matched or rule.name
+        eligible = self._allowed(effective, request)
         if eligible and not self.config.rules and not team_rules:
             return Decision(effective, eligible[:1], reasons, action, None, request.model, findings)
+        requested = self.registry.get(request.model) if request.model != AUTO else None
         raise _blocked(
             Forbidden(
                 f"この内容（{CLASS_NAMES[effective]}）を扱えるモデルがルールにありません / "
                 f"No routing rule offers a model cleared for content classified {effective}",
                 param="model",
                 code="no_eligible_model",
+                details=refusal_details(effective, findings, previews, reasons, eligible, model=requested, rule=matched),
             ),
             effective,
             findings,
@@ -312,20 +342,23 @@ class Policy:
         effective: int,
         request: PolicyRequest,
         findings: dict[str, int],
-        previews: list[str],
+        previews: list[tuple[str, str]],
         reasons: tuple[str, ...],
     ) -> Forbidden:
-        allowed = [m.id for m in self.registry if self._eligible(m, effective, request)]
+        allowed = self._allowed(effective, request)
         allowed_text = ", ".join(allowed) if allowed else "なし / none"
+        details = refusal_details(effective, findings, previews, reasons, allowed, model=model)
         found = ""
         if findings:
             kinds = ", ".join(f"{kind}×{count}" for kind, count in sorted(findings.items()))
-            found = f"検出: {kinds}（例: {'; '.join(previews)}）/ found: {kinds}. "
+            examples = "; ".join(f"{kind} {preview}" for kind, preview in previews)
+            found = f"検出: {kinds}（例: {examples}）/ found: {kinds}. "
         if reasons:
-            found += "理由 / reasons: " + "; ".join(reasons[:4]) + ". "
+            found += "理由 / reasons: " + "; ".join(reasons[:MAX_REASONS]) + ". "
         if model.config.clearance >= effective:  # cleared, but its hosting is not allowed for the class
             where = f"'{model.config.hosting}' は{CLASS_NAMES[effective]}に使えません / hosting '{model.config.hosting}' is not allowed for class {effective}. "
             found = where + found
+            details["hosting"] = model.config.hosting
         return _blocked(Forbidden(
             f"この内容（{CLASS_NAMES[effective]}）はモデル '{model.id}'（{CLASS_NAMES[model.config.clearance]}まで）に送れません。"
             f"{found}利用できるモデル: {allowed_text} / "
@@ -333,6 +366,7 @@ class Policy:
             f"Allowed models: {allowed_text}",
             param="model",
             code="classification_not_cleared",
+            details=details,
         ), effective, findings)
 
 
@@ -343,6 +377,30 @@ def _unremovable_class(result: DetectionResult) -> int:
     items = max((getattr(e, "proposed_class", 1) for e in result.entities), default=1)
     cue = result.proposed_class if result.proposed_class > max(markings, items) else 1
     return max(markings, cue)
+
+
+def refusal_details(
+    effective: int,
+    findings: dict[str, int],
+    previews: Sequence[tuple[str, str]],
+    reasons: Sequence[str],
+    allowed: list[str],
+    *,
+    model: RegisteredModel | None = None,
+    rule: str | None = None,
+) -> dict[str, Any]:
+    """A refusal's facts for GatewayError.details: the class, the kinds found and how many,
+    masked previews, the reasons, the models that could take it; never a value found."""
+    details: dict[str, Any] = {"class": effective}
+    if model is not None:
+        details["model"] = model.id
+        details["model_clearance"] = model.config.clearance
+    details["found"] = dict(sorted(findings.items()))
+    details["previews"] = [{"type": kind, "preview": preview} for kind, preview in previews]
+    details["reasons"] = list(reasons[:MAX_REASONS])
+    details["allowed_models"] = allowed
+    details["rule"] = rule
+    return details
 
 
 def _blocked(error: Forbidden, effective: int, findings: dict[str, int]) -> Forbidden:

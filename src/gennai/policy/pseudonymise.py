@@ -230,13 +230,34 @@ def pseudonymise_request(body: dict[str, object], detect: Detects | None, admitt
     will be sent is within the admitted class — the rewrite is never trusted blindly."""
     messages = body.get("messages")
     if detect is None or not isinstance(messages, list):
-        raise Forbidden("仮名化できない要求です / This request cannot be pseudonymised", code="classification_not_cleared")
+        raise Forbidden(
+            "仮名化できない要求です / This request cannot be pseudonymised",
+            code="classification_not_cleared",
+            details={"admitted_class": admitted_class, "pseudonymised": False},
+        )
     table = PlaceholderTable()
     body["messages"] = rewritten = pseudonymise_messages(messages, detect, table)
     for text in message_texts(rewritten) + definition_texts(body):  # type: ignore[arg-type]
-        if getattr(detect(text), "proposed_class", 3) > admitted_class:
+        result = detect(text)
+        if getattr(result, "proposed_class", 3) > admitted_class:
             raise Forbidden(
                 "仮名化しても送信できない内容が残ります / Content above the model's clearance remains after pseudonymisation",
                 code="classification_not_cleared",
+                details=_remaining(result, admitted_class),
             )
     return table
+
+
+def _remaining(result: object, admitted_class: int) -> dict[str, object]:
+    """What is left above the admitted class once the personal items are replaced: its class,
+    the kinds of items still found and the detector's reasons (never a value)."""
+    found: dict[str, int] = {}
+    for entity in getattr(result, "entities", ()):
+        found[entity.type] = found.get(entity.type, 0) + 1
+    return {
+        "class": min(int(getattr(result, "proposed_class", 3)), 3),
+        "admitted_class": admitted_class,
+        "pseudonymised": True,
+        "found": dict(sorted(found.items())),
+        "reasons": list(getattr(result, "reasons", ()))[:4],
+    }

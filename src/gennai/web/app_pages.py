@@ -1,5 +1,7 @@
 """The general apps in the web interface (issue 5): the list (/apps), one app's page with its
-form rendered from the app's form definition (/apps/{app_id}), and running it
+form rendered from the app's form definition (/apps/{app_id}), what the policy would do with
+the form as filled in (POST /apps/{app_id}/preview: the chat's preview fragment, refreshed by
+htmx as the person types; without script, the page again with the preview), and running it
 (POST /apps/{app_id}/run).
 
 Running an app answers in one of two ways, by what the page sent:
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +52,16 @@ from gennai.gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from gennai.platform import Platform
 from gennai.policy.decision import AUTO, CLASS_NAMES, cleared, serves
 from gennai.web.pages import page
-from gennai.web.session import WebUser, check_csrf, current_user, require_user
+from gennai.web.chat_pages import (
+    detail_models,
+    first_sentence,
+    found_items,
+    name_model,
+    preview_fragment,
+    preview_view,
+    reason_text,
+)
+from gennai.web.session import SignInRequired, WebUser, check_csrf, current_user, require_user
 from gennai.web.templating import render, render_error
 
 log = logging.getLogger("gennai.web")
@@ -230,6 +241,10 @@ class RunSettings:
     def model_name(self, model_id: str | None) -> str | None:
         return self.names.get(model_id or "", model_id)
 
+    def display_name(self, model_id: str) -> str:
+        """A model's display name (its id when it has none or is unknown)."""
+        return self.names.get(model_id) or model_id
+
 
 async def run_settings(platform: Platform, team_id: str, app: AppDefinition) -> RunSettings:
     """The models the team may use for chat (with where they come from, where the data is
@@ -270,34 +285,44 @@ def _japanese(message: str) -> str:
 
 
 _TOO_LONG = re.compile(r"context (window|length)|maximum context|too many tokens", re.IGNORECASE)
-_REFUSAL_HEAD = re.compile(r"^(この内容（機密性\d）はモデル '[^']*'（機密性\dまで）に送れません。)")
-_REFUSAL_FOUND = re.compile(r"検出: (.+?)\s*/\s*found:")
-_REFUSAL_REASONS = re.compile(r"理由 / reasons: (.+?)\. 利用できるモデル")
-_REFUSAL_ALLOWED = re.compile(r"利用できるモデル: (.+?) / ")
 
 
-def describe_error(data: Mapping[str, Any]) -> dict[str, Any]:
+def _same_id(model_id: str) -> str:
+    return model_id
+
+
+def _refusal_text(message: str, details: Mapping[str, Any], name: Callable[[str], str]) -> str:
+    """A policy refusal in Japanese: its first sentence (the model by its display name), the
+    kinds of items found and the reasons, from the error's details."""
+    head = _japanese(message)
+    if not head:
+        return ""
+    parts = [name_model(first_sentence(head), details, name)]
+    found = found_items(details)
+    if found:
+        parts.append("入力内容に次の情報が見つかりました: " + "、".join(found) + "。")
+    reasons = [text for text in (reason_text(str(reason)) for reason in details.get("reasons") or ()) if text]
+    if reasons:
+        parts.append("理由: " + "、".join(reasons) + "。")
+    return "".join(parts)
+
+
+def describe_error(data: Mapping[str, Any], model_name: Callable[[str], str] = _same_id) -> dict[str, Any]:
     """A runner's error event as the page shows it: a title, one Japanese message, what the
-    person can do, and the server's own text as details when it said more."""
+    person can do, and the server's own text as details when it said more. The facts come
+    from the event's "details" (GatewayError.details); `model_name`: a model id's display name."""
     kind = str(data.get("kind") or "internal")
     message = str(data.get("message") or "")
+    facts: Mapping[str, Any] = data.get("details") or {}
     partial = bool(data.get("partial"))
     text = _japanese(message)
     hints: list[str] = []
     if kind == "policy":
-        head = _REFUSAL_HEAD.match(message)
-        if head:
-            parts = [head.group(1)]
-            found = _REFUSAL_FOUND.search(message)
-            if found:
-                parts.append(f"入力内容に次の情報が見つかりました: {found.group(1)}。")
-            reasons = _REFUSAL_REASONS.search(message)
-            if reasons:
-                parts.append("理由: " + "、".join(r.split(" / ")[0].strip() for r in reasons.group(1).split("; ")) + "。")
-            text = "".join(parts)
-            allowed = _REFUSAL_ALLOWED.search(message)
-            if allowed and not allowed.group(1).startswith("なし"):
-                hints.append(f"この内容を扱えるモデル: {allowed.group(1)}。モデルを選び直すか、「自動」にして実行し直してください。")
+        text = _refusal_text(message, facts, model_name)
+        allowed = detail_models(facts, "allowed_models")
+        if allowed:
+            names = "、".join(map(model_name, allowed))
+            hints.append(f"この内容を扱えるモデル: {names}。モデルを選び直すか、「自動」にして実行し直してください。")
         hints.append("個人情報や取扱注意の情報が不要なら、取り除いてから実行し直してください。")
         hints.append("判断に迷うときは、所属チームの管理者に相談してください。")
         text = text or "この内容は、選んだモデルには送れない機密性と判定されました。"
@@ -314,6 +339,9 @@ def describe_error(data: Mapping[str, Any]) -> dict[str, Any]:
         hints.append("文章を短くするか分けて実行するか、扱える長さの大きいモデルを選んでください。")
     elif kind == "unavailable":
         text = text or "回答を作成するAIモデルが、いま応答していません。"
+        tried = detail_models(facts, "tried")
+        if tried:
+            text += "（試したモデル: " + "、".join(map(model_name, tried)) + "）"
         hints.append("しばらく待ってから、もう一度実行してください。")
         hints.append("モデルを「自動」にするか別のモデルを選ぶと、実行できることがあります。")
     elif kind == "invalid":
@@ -358,13 +386,23 @@ async def apps_page(request: Request) -> Response:
     return render(request, "apps.html", {
         "user": user.profile,
         "nav_active": "apps",
-        "apps": list(platform.apps.values()),
+        "apps": [app for app, _ in platform.apps.for_teams(_team_names(user))],
         "load_errors": platform.apps.errors if user.profile.is_system_admin else [],
     })
 
 
+def _team_names(user: WebUser) -> list[str]:
+    return [team.name for team in user.profile.teams]
+
+
+def _usable(platform: Platform, user: WebUser, app_id: str) -> AppDefinition | None:
+    """The app if this person may use it (general, their team's or the common team's): to
+    anyone else a team's app does not exist."""
+    return platform.apps.usable(app_id, _team_names(user))
+
+
 async def _app_or_404(request: Request, user: WebUser) -> AppDefinition | Response:
-    app = _platform(request).apps.get(request.path_params["app_id"])
+    app = _usable(_platform(request), user, request.path_params["app_id"])
     if app is None:
         return render_error(request, 404, user=user.profile, heading="アプリが見つかりません",
                             message="お探しのアプリはありません。アドレスを確かめるか、アプリの一覧から選んでください。")
@@ -374,7 +412,7 @@ async def _app_or_404(request: Request, user: WebUser) -> AppDefinition | Respon
 def _page_context(
     user: WebUser, app: AppDefinition, settings: RunSettings, *, values: Mapping[str, Any] | None = None,
     model: str = AUTO, declared: int | None = None, errors: Mapping[str, str] | None = None,
-    result: Mapping[str, Any] | None = None,
+    result: Mapping[str, Any] | None = None, preview: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     fields = form_fields(app)
     errors = dict(errors or {})
@@ -399,6 +437,9 @@ def _page_context(
         "teams": _team_choices(user),
         "result": result,
         "partial_mark": PARTIAL_MARK,
+        "preview": preview,
+        "preview_note": _preview_note(app),
+        "preview_skip": ",".join(FIELD_PREFIX + key for key in app.file_fields),
     }
 
 
@@ -511,7 +552,7 @@ async def run_app(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
         return _json_error(401, "サインインが必要です。ページを再読み込みして、サインインし直してください。", "not_signed_in")
-    app = platform.apps.get(request.path_params["app_id"])
+    app = _usable(platform, user, request.path_params["app_id"])
     if app is None:
         return _json_error(404, "このアプリはありません。", "app_not_found")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -554,7 +595,7 @@ async def run_app(request: Request) -> Response:
                 elif event.kind == "done":
                     yield _sse("done", _done(event.data, settings))
                 elif event.kind == "error":
-                    yield _sse("error", {"error": describe_error(event.data)})
+                    yield _sse("error", {"error": describe_error(event.data, settings.display_name)})
 
     return EventStreamResponse(stream(), headers={"X-Content-Type-Options": "nosniff"})
 
@@ -587,7 +628,7 @@ async def _run_from_form(request: Request, user: WebUser, app: AppDefinition, li
             elif event.kind == "started":
                 started = _started(event.data, settings)
             elif event.kind == "error":
-                error = describe_error(event.data)
+                error = describe_error(event.data, settings.display_name)
     fields = (error or {}).get("fields") or {}
     result = {"text": "".join(text), "started": started, "error": error}
     if error is not None and not text:
@@ -597,10 +638,112 @@ async def _run_from_form(request: Request, user: WebUser, app: AppDefinition, li
     return render(request, "app.html", context, status_code=400 if fields else 200)
 
 
+# ----------------------------------------------------------------------------- preview
+
+
+PREVIEW_FAILED = "実行前の確認ができませんでした。実行はできます。"
+# The preview reads a plain form post: files are left out (as the chat leaves out attachments).
+FILES_NOT_PREVIEWED = "添付するファイルの内容はこの確認に含まれません。実行するときに、入力と同じように判定します。"
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An app's form as filled in so far (a form post), for the preview before running."""
+
+    team_id: str
+    inputs: dict[str, Any]  # the protocol's inputs (no files)
+    shown: dict[str, Any]  # the values to show again
+    model: str
+    declared: int
+
+
+async def _read_draft(request: Request, user: WebUser, app: AppDefinition) -> Draft:
+    """The posted form, its CSRF token checked (header or field), for a team of the user's."""
+    pairs = await _read_form(request, _platform(request).loaded.config.server.max_body_bytes)
+    form = dict(pairs)
+    await check_csrf(request, user, form.get("csrf_token") or None)
+    team_id = form.get("team") or user.default_team_id
+    user.principal(team_id)  # a team they are not in: 403
+    inputs, shown = _form_inputs(app, pairs)
+    return Draft(team_id, inputs, shown, _model(form.get("model")), _declared(form.get("classification") or 1))
+
+
+def _typed(app: AppDefinition, inputs: Mapping[str, Any]) -> bool:
+    """Whether any text field holds something: an untouched form needs no preview."""
+    return any(
+        isinstance(definition, TextField) and str(inputs.get(key) or "").strip() for key, definition in app.form.items()
+    )
+
+
+async def _preview(request: Request, user: WebUser, app: AppDefinition, draft: Draft) -> dict[str, Any] | None:
+    """The preview fragment's view of the draft (None while nothing is typed): the prompt the
+    runner would build, asked of the policy with the app's hints (AppRunner.preview)."""
+    if not _typed(app, draft.inputs):
+        return None
+    platform = _platform(request)
+    preview = await AppRunner(platform).preview(
+        user.principal(draft.team_id), app, draft.inputs, model=draft.model, declared_class=draft.declared
+    )
+    return preview_view(platform, preview)
+
+
+def _preview_note(app: AppDefinition) -> str | None:
+    return FILES_NOT_PREVIEWED if app.file_fields else None
+
+
+async def preview_app(request: Request) -> Response:
+    """POST /apps/{app_id}/preview (the form, url-encoded): what the policy would do with it.
+    From htmx, the fragment alone (chat_preview.html, as the chat's); without script, the
+    app's page again with the values kept and the preview shown."""
+    htmx = request.headers.get("hx-request") == "true"
+    return await (_preview_fragment(request) if htmx else _preview_page(request))
+
+
+async def _preview_fragment(request: Request) -> Response:
+    platform = _platform(request)
+    try:
+        user = await require_user(request)
+        app = _usable(platform, user, request.path_params["app_id"])
+        if app is None:
+            return preview_fragment(request, {"problem": "このアプリはありません。アプリの一覧から選び直してください。"})
+        draft = await _read_draft(request, user, app)
+        view = await _preview(request, user, app, draft)
+        return preview_fragment(request, {"preview": view, "preview_note": _preview_note(app)})
+    except SignInRequired:
+        return preview_fragment(request, {"problem": "サインインの有効期限が切れました。ページを再読み込みして、もう一度サインインしてください。"})
+    except GatewayError as error:
+        return preview_fragment(request, {"problem": _japanese(error.message) or PREVIEW_FAILED})
+    except Exception:  # noqa: BLE001 - the page still runs the app
+        log.exception("app preview failed")
+        return preview_fragment(request, {"problem": PREVIEW_FAILED})
+
+
+@page
+async def _preview_page(request: Request) -> Response:
+    """Without script: 「実行前に確認」 posts the form here."""
+    user = await require_user(request)
+    app = await _app_or_404(request, user)
+    if isinstance(app, Response):
+        return app
+    try:
+        draft = await _read_draft(request, user, app)
+    except GatewayError as error:
+        if error.code != "csrf_token_invalid":
+            raise
+        return render_error(request, 403, user=user.profile, heading="画面の有効期限が切れました",
+                            message="ページを再読み込みしてから、もう一度確認してください。")
+    settings = await run_settings(_platform(request), draft.team_id, app)
+    view = await _preview(request, user, app, draft)
+    context = _page_context(user, app, settings, values=draft.shown, model=draft.model, declared=draft.declared,
+                            preview=view)
+    return render(request, "app.html", context)
+
+
 routes = [
     Route("/apps", apps_page, methods=["GET"]),
     Route("/apps/{app_id}", app_page, methods=["GET"]),
+    Route("/apps/{app_id}/preview", preview_app, methods=["POST"]),
     Route("/apps/{app_id}/run", run_app, methods=["POST"]),
 ]
 
-__all__ = ["FORM_ERROR_KEY", "describe_error", "field_view", "routes", "run_settings"]
+__all__ = ["FORM_ERROR_KEY", "describe_error", "field_view", "preview_app", "routes", "run_settings"]

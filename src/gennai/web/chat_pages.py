@@ -35,10 +35,10 @@ import base64
 import logging
 import mimetypes
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -93,6 +93,7 @@ ERROR_TITLES = {
 PARTIAL_MARK = "〔回答は途中で途切れました〕"
 _ATTACHED = re.compile(r"\n*〔添付ファイル「(.+?)」〕\n(.*?)\n〔添付ファイルここまで〕", re.S)
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+_ENGLISH_HALF = re.compile(r"\s*/ (?=[A-Za-z])")
 
 
 def _platform(request: Request) -> Platform:
@@ -361,31 +362,38 @@ def japanese(message: str | None) -> str | None:
     return first if _JAPANESE.search(first) else None
 
 
-def _first_sentence(text: str) -> str:
+def reason_text(reason: str) -> str | None:
+    """The Japanese half of a policy reason: "申告 機密性2 / declared 2", and the detector's
+    "マイナンバー（検査数字一致）/ My Number with valid check digit" (None if it has none)."""
+    return japanese(_ENGLISH_HALF.split(reason, maxsplit=1)[0])
+
+
+def first_sentence(text: str) -> str:
     end = text.find("。")
     return text[: end + 1] if end >= 0 else text
 
 
-def _found_items(message: str) -> list[str]:
-    """「個人番号（マイナンバー）1件」… from a refusal's "検出: MY_NUMBER×1, PHONE×2"."""
-    match = re.search(r"検出: ([A-Z_]+×\d+(?:, [A-Z_]+×\d+)*)", message)
-    if match is None:
-        return []
-    items = []
-    for item in match.group(1).split(", "):
-        kind, _, count = item.partition("×")
-        items.append(f"{ITEM_NAMES.get(kind, kind)} {count}件")
-    return items
+def found_items(details: Mapping[str, Any] | None) -> list[str]:
+    """「個人番号（マイナンバー） 1件」… from a refusal's details["found"] ({kind: count})."""
+    found = (details or {}).get("found") or {}
+    return [f"{ITEM_NAMES.get(kind, kind)} {count}件" for kind, count in found.items()]
 
 
-def _allowed_models(message: str, platform: Platform) -> str | None:
-    match = re.search(r"利用できるモデル: (.+?) / ", message)
-    if match is None or match.group(1).startswith("なし"):
-        return None
-    return "、".join(_model_name(platform, m.strip()) for m in match.group(1).split(","))
+def detail_models(details: Mapping[str, Any] | None, key: str) -> list[str]:
+    """The model ids of details[key] ("allowed_models", "tried"), each once, in order."""
+    ids = (details or {}).get(key) or []
+    return [model_id for model_id in dict.fromkeys(ids) if isinstance(model_id, str)]
 
 
-def _model_name(platform: Platform, model_id: str | None) -> str:
+def name_model(text: str, details: Mapping[str, Any] | None, name: Callable[[str], str]) -> str:
+    """`text` with the refused model's id ("モデル 'x'") replaced by its display name."""
+    model_id = (details or {}).get("model")
+    if not isinstance(model_id, str):
+        return text
+    return text.replace(f"モデル '{model_id}'", f"モデル「{name(model_id)}」")
+
+
+def model_name(platform: Platform, model_id: str | None) -> str:
     if not model_id:
         return "不明"
     model = platform.registry.get(model_id)
@@ -399,11 +407,14 @@ POLICY_ADVICE = (
 )
 
 
-def error_view(platform: Platform, kind: str, message: str, *, status: int = 400, retry_after: float | None = None,
-               partial_kept: bool = False, items: bool = True) -> ErrorView:
-    """What a person reads about a failed turn: what happened and what to do (`items`: name
-    the kinds of items found; the preview lists them itself)."""
+def error_view(platform: Platform, kind: str, message: str, *, details: Mapping[str, Any] | None = None,
+               status: int = 400, retry_after: float | None = None, partial_kept: bool = False,
+               items: bool = True) -> ErrorView:
+    """What a person reads about a failed turn: what happened and what to do. `details`: the
+    error's GatewayError.details (a refusal's kinds found and allowed models, the models a
+    failed call tried); `items`: name the kinds of items found (the preview lists them itself)."""
     ja = japanese(message)
+    name = partial(model_name, platform)
     advice: tuple[str, ...]
     if kind == "quota":
         text = ja or "利用の上限に達しました。"
@@ -411,21 +422,19 @@ def error_view(platform: Platform, kind: str, message: str, *, status: int = 400
             text += f"（約{_duration(retry_after)}後にもう一度送信できます）"
         advice = ("リセットの時刻を過ぎてから、もう一度送信してください。", "上限を変えたい場合は、所属チームの管理者にご相談ください。")
     elif kind == "policy":
-        text = _first_sentence(ja) if ja else "この内容は選んだモデルに送れません。"
-        text = re.sub(r"モデル '([^']+)'", lambda m: f"モデル「{_model_name(platform, m.group(1))}」", text)
-        found = _found_items(message) if items else []
+        text = name_model(first_sentence(ja), details, name) if ja else "この内容は選んだモデルに送れません。"
+        found = found_items(details) if items else []
         if found:
             text += "見つかった項目: " + "、".join(found) + "。"
-        allowed = _allowed_models(message, platform)
+        allowed = detail_models(details, "allowed_models")
         if allowed:
-            text += f"この内容を送れるモデル: {allowed}。"
+            text += "この内容を送れるモデル: " + "、".join(map(name, allowed)) + "。"
         advice = POLICY_ADVICE
     elif kind == "unavailable":
-        tried = re.search(r"\(tried: ([^)]+)\)", message)
-        names = tried.group(1).split(", ") if tried else re.findall(r"model '([^']+)'", message)[:1]
+        tried = detail_models(details, "tried")
         text = ja or "AIモデルから応答がありませんでした。"
-        if names:
-            text += "（試したモデル: " + "、".join(_model_name(platform, n) for n in dict.fromkeys(names)) + "）"
+        if tried:
+            text += "（試したモデル: " + "、".join(map(name, tried)) + "）"
         if retry_after:
             text += f" 約{_duration(retry_after)}後に利用できる見込みです。"
         advice = ("しばらく待ってから「再生成」するか、もう一度送信してください。", "別のモデルか「自動」を選んで送信してください。")
@@ -451,7 +460,8 @@ def _duration(seconds: float) -> str:
 
 
 def _gateway_error_view(platform: Platform, error: GatewayError) -> ErrorView:
-    return error_view(platform, _error_kind(error), error.message, status=error.status, retry_after=error.retry_after)
+    return error_view(platform, _error_kind(error), error.message, details=error.details, status=error.status,
+                      retry_after=error.retry_after)
 
 
 async def _owned(platform: Platform, conversation_id: str, owner_id: str) -> tuple[str, int]:
@@ -574,7 +584,7 @@ async def _page_context(
             elif message.role == "assistant":
                 last = index == len(conversation.messages) - 1
                 messages.append({
-                    "role": "assistant", "text": message.content, "model": _model_name(platform, message.model_id),
+                    "role": "assistant", "text": message.content, "model": model_name(platform, message.model_id),
                     "class_name": class_name, "partial": message.content.endswith(PARTIAL_MARK),
                     "request_id": answered if last and answered and len(answered) <= 40 else None,
                 })
@@ -598,7 +608,7 @@ async def _page_context(
         "klass": klass,
         "default_class": default_class,
         "draft": draft.text,
-        "preview": _preview_view(platform, preview) if preview else None,
+        "preview": preview_view(platform, preview) if preview else None,
         "error": error,
         "notice": notice,
         "rename_error": rename_error,
@@ -622,13 +632,13 @@ async def chat_page(request: Request) -> Response:
 # --------------------------------------------------------------------------- preview
 
 
-def _preview_view(platform: Platform, preview: Preview) -> dict[str, Any]:
+def preview_view(platform: Platform, preview: Preview) -> dict[str, Any]:
     """What the preview fragment shows: the class, the items found (masked) and the outcome."""
     name = CLASS_NAMES[preview.effective_class]
-    target = _model_name(platform, preview.model) if preview.model else None
+    target = model_name(platform, preview.model) if preview.model else None
     block = None
     if preview.outcome == "block":
-        block = error_view(platform, "policy", preview.message, items=False)
+        block = error_view(platform, "policy", preview.message, details=preview.details, items=False)
         outcome = block.message
     elif preview.outcome == "reroute":
         outcome = f"{name}のため、選んだモデルではなく「{target}」に送信します。"
@@ -637,7 +647,7 @@ def _preview_view(platform: Platform, preview: Preview) -> dict[str, Any]:
     else:
         outcome = f"{name}として「{target}」に送信します。"
     findings = [{"name": ITEM_NAMES.get(f.type, f.type), "preview": f.preview} for f in preview.findings]
-    reasons = [r for r in (japanese(reason) for reason in preview.reasons) if r]
+    reasons = [r for r in map(reason_text, preview.reasons) if r]
     level = "error" if block else ("warning" if findings or preview.effective_class > 1 or preview.outcome != "send" else "info")
     return {
         "level": level, "class_name": name, "outcome": preview.outcome, "message": outcome, "findings": findings,
@@ -650,7 +660,7 @@ async def preview_endpoint(request: Request) -> Response:
     return await (_preview_fragment(request) if htmx else _preview_page(request))
 
 
-def _fragment(request: Request, context: dict[str, Any]) -> HTMLResponse:
+def preview_fragment(request: Request, context: dict[str, Any]) -> HTMLResponse:
     html = render_to_string("chat_preview.html", context, request=request)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -675,20 +685,20 @@ async def _preview_fragment(request: Request) -> Response:
         form = await _read_form(request, _body_limit(platform))
         principal, draft, conversation_id = await _preview_inputs(request, user, form)
         if not draft.text.strip():
-            return _fragment(request, {"preview": None})
+            return preview_fragment(request, {"preview": None})
         preview = await ChatService(platform).preview(
             principal, draft.text, model=draft.model, declared_class=draft.klass or 1, conversation_id=conversation_id
         )
-        return _fragment(request, {"preview": _preview_view(platform, preview)})
+        return preview_fragment(request, {"preview": preview_view(platform, preview)})
     except SignInRequired:
-        return _fragment(request, {"problem": "サインインの有効期限が切れました。ページを再読み込みして、もう一度サインインしてください。"})
+        return preview_fragment(request, {"problem": "サインインの有効期限が切れました。ページを再読み込みして、もう一度サインインしてください。"})
     except GatewayError as error:
-        return _fragment(request, {"problem": japanese(error.message) or "送信前の確認ができませんでした。"})
+        return preview_fragment(request, {"problem": japanese(error.message) or "送信前の確認ができませんでした。"})
     except ConversationNotFound:
-        return _fragment(request, {"problem": "この会話が見つかりません。ページを再読み込みしてください。"})
+        return preview_fragment(request, {"problem": "この会話が見つかりません。ページを再読み込みしてください。"})
     except Exception:  # noqa: BLE001
         log.exception("chat preview failed")
-        return _fragment(request, {"problem": "送信前の確認ができませんでした。送信はできます。"})
+        return preview_fragment(request, {"problem": "送信前の確認ができませんでした。送信はできます。"})
 
 
 @chat_page_handler
@@ -722,14 +732,15 @@ def _event_payload(platform: Platform, event: ChatEvent) -> dict[str, Any]:
     if event.kind == "started":
         return {
             "type": "started", "conversation_id": data.get("conversation_id"), "model": data.get("model"),
-            "model_label": _model_name(platform, data.get("model")), "class": data.get("class"),
+            "model_label": model_name(platform, data.get("model")), "class": data.get("class"),
             "class_name": data.get("class_name"), "action": data.get("action"),
         }
     if event.kind == "done":
         return {"type": "done", **{k: data.get(k) for k in ("conversation_id", "model", "request_id", "tokens_in", "tokens_out")}}
     view = error_view(
-        platform, data.get("kind") or "invalid", data.get("message") or "", status=int(data.get("status") or 500),
-        retry_after=data.get("retry_after"), partial_kept=bool(data.get("partial_kept")),
+        platform, data.get("kind") or "invalid", data.get("message") or "", details=data.get("details"),
+        status=int(data.get("status") or 500), retry_after=data.get("retry_after"),
+        partial_kept=bool(data.get("partial_kept")),
     )
     return {"type": "error", "error": {**view.to_json(), "conversation_id": data.get("conversation_id")}}
 
@@ -821,8 +832,9 @@ async def _send_form(request: Request) -> Response:
         return RedirectResponse(f"/chat/{quote(conversation_id)}?{query}#answer-last", status_code=303)
     data = failure or {}
     view = error_view(
-        platform, data.get("kind") or "internal", data.get("message") or "", status=int(data.get("status") or 500),
-        retry_after=data.get("retry_after"), partial_kept=bool(data.get("partial_kept")),
+        platform, data.get("kind") or "internal", data.get("message") or "", details=data.get("details"),
+        status=int(data.get("status") or 500), retry_after=data.get("retry_after"),
+        partial_kept=bool(data.get("partial_kept")),
     )
     if data.get("partial_kept"):
         draft.text = ""
@@ -935,4 +947,8 @@ routes: list[BaseRoute] = [
     Route("/chat/{conversation_id}/delete", delete_endpoint, methods=["POST"]),
 ]
 
-__all__ = ["ErrorView", "ModelChoice", "error_view", "give_feedback", "japanese", "model_choices", "rename_conversation", "routes"]
+__all__ = [
+    "ErrorView", "ModelChoice", "detail_models", "error_view", "first_sentence", "found_items", "give_feedback", "japanese",
+    "model_choices", "model_name", "name_model", "preview_fragment", "preview_view", "reason_text", "rename_conversation",
+    "routes",
+]

@@ -1,10 +1,12 @@
 /*!
  * apps.js: a general app's page (templates/app.html, gennai.web.app_pages).
  * Hand-written, no build step, plain ES2017 (Chrome/Edge 87, Firefox ESR 91, Safari 15).
- * Without it the form posts and the page comes back with the answer. With it: the form is
- * sent as JSON (files read here into the protocol's inputs.files), the answer streams into
- * #app-answer (gennai.streamChat), 止める aborts it, the server's field errors go next to
- * their fields, and 回答をコピー copies the answer.
+ * Without it the form posts and the page comes back with the answer (実行前に確認: with the
+ * preview). With it: the form is sent as JSON (files read here into the protocol's
+ * inputs.files), the answer streams into #app-answer (gennai.streamChat), 止める aborts it,
+ * the server's field errors go next to their fields, and 回答をコピー copies the answer. The
+ * preview (#app-preview) is refreshed by htmx as the form is filled in, so 実行前に確認 is
+ * hidden here.
  */
 (function (window, document) {
   'use strict';
@@ -24,10 +26,12 @@
   var answer = document.getElementById('app-answer');
   var partial = document.getElementById('app-answer-partial');
   var copy = document.getElementById('app-copy');
+  var check = document.getElementById('app-check');
   var controller = null;
   var text = '';
 
   form.noValidate = true; // the server checks and explains in Japanese, next to each field
+  if (check) check.hidden = true; // the preview refreshes by itself
   text = answer.textContent; // an answer rendered by the server (a run without script), before gennai.js renders it
   copy.hidden = !text.trim();
 
@@ -177,6 +181,7 @@
   }
 
   form.addEventListener('submit', async function (event) {
+    if (event.submitter && event.submitter.id === 'app-check') return; // a plain post to the preview
     event.preventDefault();
     if (controller) return; // already running
     clearErrors();
