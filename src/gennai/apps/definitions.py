@@ -44,6 +44,7 @@ from gennai.config import locate_line
 log = logging.getLogger("gennai.apps")
 
 GENERAL_APPS_DIR = Path(__file__).parent / "general"
+COMMON_TEAM = "common"  # the common team's name (gennai.accounts.teams.COMMON_TEAM_NAME)
 APP_ID = r"^[a-z][a-z0-9_-]{0,63}$"
 MAX_FILE_BYTES = 256 * 1024
 # Keys the loader sets itself: an app file that writes them is wrong.
@@ -75,6 +76,11 @@ class AppDefinition(_Strict):
     icon: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")] | None = None
     # Where the app is listed (lower first; then by id).
     order: Annotated[int, Field(ge=0, le=100_000)] = 1000
+    # Who may use it: no teams = a general app for everyone; team names (accounts.teams
+    # TEAM_NAME) = those teams' members; "common" = an app of the common team, for everyone.
+    teams: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9\-]{1,62}$")]], Field(max_length=100)] = Field(
+        default_factory=list
+    )
     # Routing hints.
     task: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] | None = None
     min_class: Literal[1, 2, 3] = 1
@@ -124,6 +130,15 @@ class AppDefinition(_Strict):
             template = self._templates[part] = parse(getattr(self.prompt, part))
         return template
 
+    def audience(self, team_names: Iterable[str]) -> str | None:
+        """How a person in these teams may use the app: "general" (an app for everyone),
+        "common" (the common team's), "team" (one of their teams'), or None (not theirs)."""
+        if not self.teams:
+            return "general"
+        if COMMON_TEAM in self.teams:
+            return "common"
+        return "team" if set(self.teams).intersection(team_names) else None
+
     @property
     def summary(self) -> str:
         """The description's first line (for the list of apps)."""
@@ -156,6 +171,7 @@ class AppDefinition(_Strict):
             "icon": self.icon,
             "task": self.task,
             "min_class": self.min_class,
+            "teams": list(self.teams),
             "form": self.form_definition(),
             "require_one_of": [list(group) for group in self.require_one_of],
         }
@@ -167,6 +183,22 @@ class LoadedApps(dict[str, AppDefinition]):
     def __init__(self, apps: Iterable[tuple[str, AppDefinition]] = (), errors: Sequence[str] = ()) -> None:
         super().__init__(apps)
         self.errors: list[str] = list(errors)
+
+    def for_teams(self, team_names: Iterable[str]) -> list[tuple[AppDefinition, str]]:
+        """The apps a member of these teams may use, in listing order, each with its audience
+        ("general", "team" or "common"; see AppDefinition.audience)."""
+        names = set(team_names)
+        out = []
+        for app in self.values():
+            audience = app.audience(names)
+            if audience is not None:
+                out.append((app, audience))
+        return out
+
+    def usable(self, app_id: str, team_names: Iterable[str]) -> AppDefinition | None:
+        """The app if a member of these teams may use it (else None: to them it does not exist)."""
+        app = self.get(app_id)
+        return app if app is not None and app.audience(team_names) is not None else None
 
 
 def load_apps(folders: Sequence[Path]) -> LoadedApps:

@@ -66,5 +66,12 @@ async def login_page(request: Request) -> Response:
 async def home_page(request: Request) -> Response:
     user = await require_user(request)
     platform = request.app.state.platform
-    apps = list(platform.apps.values())
-    return render(request, "home.html", {"user": user.profile, "nav_active": "home", "apps": apps})
+    usable = platform.apps.for_teams(t.name for t in user.profile.teams)
+    groups = [
+        (heading, [app for app, audience in usable if audience == kind])
+        for kind, heading in (("general", "汎用アプリ"), ("team", "チームのアプリ"), ("common", "共通チームのアプリ"))
+    ]
+    return render(request, "home.html", {
+        "user": user.profile, "nav_active": "home", "apps": [app for app, _ in usable],
+        "app_groups": [(heading, apps) for heading, apps in groups if apps],
+    })
