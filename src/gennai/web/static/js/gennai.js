@@ -257,6 +257,10 @@
     }
     function scheduleRender() {
       if (scheduled !== null) return;
+      if (lastRender === 0) {
+        render(); // the first words at once: the reader sees the answer start without waiting for a frame
+        return;
+      }
       // Re-rendering the whole answer is simple and robust; at most ~10 times a second keeps
       // it light on old PCs.
       var wait = Math.max(0, 100 - (Date.now() - lastRender));
