@@ -13,8 +13,8 @@ test leave it out, all includes it.  --split final scores only source/70_heldout
 h-final-*), the final held-out set written blind and scored once; dev, test and fresh leave it out,
 all includes it.  --split blind3 scores only source/80_heldout_blind3.md (ids h-blind3-*), a third
 held-out set written blind and scored once; dev, test, fresh and final leave it out, all includes it.
---split blind4 / blind5 score only source/90_heldout_blind4.md / 95_heldout_blind5.md (ids
-h-blind4-* / h-blind5-*), the fourth and fifth blind held-out sets, each scored once; dev and test
+--split blind4 / blind5 / blind6 score only source/90_heldout_blind4.md / 95_heldout_blind5.md /
+97_heldout_blind6.md (ids h-blind4-* …), the later blind held-out sets, each scored once; dev and test
 leave every held-out set (ids h-fresh-, h-final-, h-blind*) out, all includes them.
 
 The corpus is bench/data/classification/corpus.jsonl (rebuild with
@@ -53,6 +53,7 @@ FINAL_PREFIX = "h-final-"  # final held-out set, written blind and scored once (
 BLIND3_PREFIX = "h-blind3-"  # third held-out set, written blind and scored once (--split blind3)
 BLIND4_PREFIX = "h-blind4-"  # fourth held-out set, written blind and scored once (--split blind4)
 BLIND5_PREFIX = "h-blind5-"  # fifth held-out set, written blind and scored once (--split blind5)
+BLIND6_PREFIX = "h-blind6-"  # sixth held-out set, written blind and scored once (--split blind6)
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
 TYPES = ("MY_NUMBER", "CORPORATE_NUMBER", "PHONE", "POSTAL_CODE", "EMAIL", "PASSPORT", "DRIVERS_LICENSE",
@@ -307,6 +308,8 @@ def select_split(docs: list[dict], split: str) -> list[dict]:
         return [d for d in docs if d["id"].startswith(BLIND4_PREFIX)]
     if split == "blind5":
         return [d for d in docs if d["id"].startswith(BLIND5_PREFIX)]
+    if split == "blind6":
+        return [d for d in docs if d["id"].startswith(BLIND6_PREFIX)]
     return [d for d in docs if not d["id"].startswith(HELD_OUT)
             and split_of(d["id"]) == split]
 
@@ -328,11 +331,11 @@ def main() -> None:
     ap.add_argument("--presidio-docs", type=int, default=None, help="documents for Presidio's accuracy run")
     ap.add_argument("--errors", type=int, default=6, help="error examples printed per type (console only)")
     ap.add_argument("--note", default=None, help="a line of free text added to the report (e.g. what changed)")
-    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "blind3", "blind4", "blind5", "all"), default="all",
+    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "blind3", "blind4", "blind5", "blind6", "all"), default="all",
                     help="which part of the corpus to score: dev (tune on it), test (report only), fresh (the "
                          "h-fresh-* held-out set written blind, report only), final (the h-final-* held-out set "
                          "written blind, scored once), blind3 (the h-blind3-* third held-out set written blind, "
-                         "scored once), blind4 / blind5 (the h-blind4-* / h-blind5-* held-out sets written blind, "
+                         "scored once), blind4 / blind5 / blind6 (the h-blind4-* / h-blind5-* / h-blind6-* held-out sets written blind, "
                          "scored once) or "
                          "all; dev/test split by sha256(id) mod 2 (see split_of()) and exclude the held-out sets")
     args = ap.parse_args()
@@ -466,7 +469,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
              "final": f" (final held-out set: ids {FINAL_PREFIX}*)",
              "blind3": f" (third blind held-out set: ids {BLIND3_PREFIX}*)",
              "blind4": f" (fourth blind held-out set: ids {BLIND4_PREFIX}*)",
-             "blind5": f" (fifth blind held-out set: ids {BLIND5_PREFIX}*)"}[getattr(args, "split", "all")]
+             "blind5": f" (fifth blind held-out set: ids {BLIND5_PREFIX}*)",
+             "blind6": f" (sixth blind held-out set: ids {BLIND6_PREFIX}*)"}[getattr(args, "split", "all")]
     L.append(f"- corpus: `bench/data/classification/corpus.jsonl`{split}, {len(docs)} documents, {corpus_chars:,} characters "
              f"(class 1/2/3: {cls[1]}/{cls[2]}/{cls[3]}), {sum(ents.values())} labelled entities; genres: "
              + ", ".join(f"{g} {n}" for g, n in genres.most_common()))
@@ -495,6 +499,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
     if getattr(args, "split", "all") == "blind5":
         L.append("- fifth held-out set written blind; scored once: `source/95_heldout_blind5.md` (its author never "
                  "saw the detector's code, its results or the other held-out sets); never tuned on")
+    if getattr(args, "split", "all") == "blind6":
+        L.append("- sixth held-out set written blind; scored once: `source/97_heldout_blind6.md` (its author never "
+                 "saw the detector's code, its results or the other held-out sets); never tuned on")
     if getattr(args, "note", None):
         L.append(f"- note: {args.note}")
     L.append(f"- wall time {elapsed:.0f} s")
@@ -521,7 +528,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
                                              "final": "final held-out set",
                                              "blind3": "third blind held-out set",
                                              "blind4": "fourth blind held-out set",
-                                             "blind5": "fifth blind held-out set"}[getattr(args, "split", "all")]
+                                             "blind5": "fifth blind held-out set",
+                                             "blind6": "sixth blind held-out set"}[getattr(args, "split", "all")]
              + ")")
     L.append("")
     L.append("| target | gennai | Presidio | verdict |")
