@@ -33,3 +33,56 @@ def test_residents_in_a_pasted_record_are_personal() -> None:
 )
 def test_internal_status_words_make_class_2(text: str) -> None:
     assert detect(text).proposed_class == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a training notice that explains the markings, quoting them as examples
+        "【職員研修のご案内】情報セキュリティ研修\n・機密性3：秘密文書に相当する情報（「秘」「極秘」の表示があるもの）\n"
+        "・機密性2：個人情報など（「取扱注意」「部外秘」等の表示）\n表示の方法：文書の右上に「機密性2情報」等と記載する\n"
+        "機密性2以上の情報は、許可されたサービス以外に入力しない",
+        # council minutes: members by seat number
+        "令和7年第3回 美郷町議会定例会 会議録（第2号）\n○議長（千屋 和男 君）　一般質問を行います。7番、六郷 佳子 議員。\n"
+        "○7番（六郷 佳子 君）　町内のクマ出没が過去最多となっています。",
+        # a list of clinics with their addresses and numbers
+        "特定健康診査 実施医療機関\n| 医療機関 | 所在地 | 電話 |\n|---|---|---|\n| 高橋内科クリニック | 伊勢市岩渕2丁目4-8 | 0596-28-3111 |",
+    ],
+)
+def test_public_texts_stay_class_1(text: str) -> None:
+    result = detect(text)
+    assert result.proposed_class == 1, result.reasons
+
+
+@pytest.mark.parametrize("text", ["【秘】\n資料", "機密性：３\n会議資料", "「秘」\n警備計画"])
+def test_markings_applied_to_the_text_still_count(text: str) -> None:
+    assert detect(text).proposed_class == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("班\t氏名\t電話\n1\tサントス ルアナ\t070-3380-9100\n2\t甲斐 美琴\t090-1111-2222", "PERSON", "サントス ルアナ"),
+        ("班\t氏名\t電話\n1\tサントス ルアナ\t070-3380-9100\n2\t甲斐 美琴\t090-1111-2222", "PERSON", "甲斐 美琴"),
+        ("Dear Maria Cristina DELA CRUZ 様\n国民健康保険の加入について", "PERSON", "Maria Cristina DELA CRUZ"),
+        ("Kenta WAKAMATSU（若松 健太）\n+81 90-1234-5678", "PERSON", "Kenta WAKAMATSU"),
+        ("児童：柏葉 ゆうと（小2）", "PERSON", "柏葉 ゆうと"),
+        ("母方祖母：永松 澄子（久留米市田主丸町田主丸712、0943-72-0000）", "PERSON", "永松 澄子"),
+        ("来庁者：PHAM MINH TUAN（ファム・ミン・トゥアン）", "PERSON", "ファム・ミン・トゥアン"),
+        ("タン・メイリン（船橋市三山6丁目20-7 レジデンス三山102）：通学路の安全対策を", "PERSON", "タン・メイリン"),
+        ("〒852-8104 長崎市茂里町5番14-301\n主治医", "ADDRESS", "長崎市茂里町5番14-301"),
+        ("住所：三重県四日市市西新地7-3 コーポ西新地2F-B", "ADDRESS", "三重県四日市市西新地7-3 コーポ西新地2F-B"),
+    ],
+)
+def test_found(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in [(e.type, text[e.start : e.end]) for e in detect(text).entities]
+
+
+def test_companies_in_a_name_column_are_not_people() -> None:
+    text = "| 申請者 | 内容 |\n|---|---|\n| 有限会社 波佐見窯元 | 出展 |"
+    assert "PERSON" not in {e.type for e in detect(text).entities}
+
+
+def test_a_range_of_lots_is_an_area_not_an_address() -> None:
+    text = "| 地区 | 番地 |\n|---|---|\n| 岩槻区本町一丁目 | 1番地～420番地 |"
+    assert "ADDRESS" not in {e.type for e in detect(text).entities}

@@ -26,7 +26,7 @@ _NUM = r"(?:[0-9]+|[一二三四五六七八九十]+)"
 # Cities and towns written in hiragana (a kanji/katakana name is matched by _C).
 _KANA_CITIES = (
     "さいたま|つくばみらい|つくば|いわき|ひたちなか|かすみがうら|みどり|いちき串木野|つがる|むつ|あきる野|ふじみ野|"
-    "あわら|かほく|にかほ|みやま|うきは|えびの|さくら|いなべ|みよし|たつの|うるま|いすみ|あま|ときがわ|みなかみ|おいらせ|"
+    "あわら|新ひだか|かほく|にかほ|みやま|うきは|えびの|さくら|いなべ|みよし|たつの|うるま|いすみ|あま|ときがわ|みなかみ|おいらせ|"
     "せたな|むかわ|みやこ|つるぎ|きほく|かつらぎ|みなべ|うるま"
 )
 # A building: a katakana name (コーポ城西, サンハイツ上田) or a kanji name with a building word
@@ -36,7 +36,7 @@ _BUILDING = r"(?:[ァ-ヴ](?:[ァ-ヴーヶ一-龥A-Za-z・]|[0-9]{1,3}(?=条|�
 # A room: 203, 507号, 801号室, 6F, 2階, B-204, 3-B, 14棟507号
 _ROOM = (
     r"(?:[0-9]{1,3}[ \t]?号?棟[ \t]?)?"
-    r"(?:[0-9]{1,4}[ \t]?(?:号室|号|階|F)|[A-Z][ \t]?-?[ \t]?[0-9]{1,4}|[0-9]{1,4}[ \t]?-[ \t]?[A-Z0-9]{1,4}|[0-9]{2,4})"
+    r"(?:[0-9]{1,2}F-?[A-Z](?![A-Za-z])|[0-9]{1,4}[ \t]?(?:号室|号|階|F)|[A-Z][ \t]?-?[ \t]?[0-9]{1,4}|[0-9]{1,4}[ \t]?-[ \t]?[A-Z0-9]{1,4}|[0-9]{2,4})"
     r"(?![0-9A-Za-z])"
 )
 _ADDRESS = re.compile(
@@ -46,8 +46,8 @@ _ADDRESS = re.compile(
     r"(?:" + _KANA_CITIES + r"|" + _C + r"{1,6}?)[市区町村]"
     r"(?:" + _C + r"{1,5}?区)?"
     r"(?:" + _W + r"|[0-9]+(?:条|線|地割|部)[東西南北]?|第[0-9]+号){0,16}?"
-    r"(?:" + _NUM + r"[ \t]?丁目(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?の?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+(?:[-ー][0-9]+)?)?)?"
-    r"|[0-9]+[ \t]?番地?(?:[ \t]?の?[0-9]+(?:号)?)?"
+    r"(?:(?P<chome_only>" + _NUM + r"[ \t]?丁目)(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?の?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+(?:[-ー][0-9]+)?)?)?"
+    r"|[0-9]+[ \t]?番地?(?:[ \t]?の?[0-9]+(?:号|[-ー][0-9]{1,4}(?![0-9]))?)?"
     r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+(?:[-ー][0-9]{1,4}(?![0-9]))?)?"  # 3-18-4, 3-18-4-202 (the room last)
     r"|(?P<bare>[0-9]{1,5}(?=[ \t]|\r?\n|$|[)）、,。]))"  # a lot number alone (小田中1320): only where the context says it is an address
     r")"
@@ -68,7 +68,7 @@ _PRIVATE_LABEL = re.compile(
     r"|(?:現住所|住所|居所|自宅|住居|居住地|お住まい|転居先|転入先|実家|帰省先)[ \t]*[:：]?[ \t]*〒?[ \t]*[0-9]{3}-?[0-9]{4}[ \t]*$"
 )
 # "譲渡人：山田 花子（市内の住所）": an address in parentheses after a labelled person.
-_PERSON_ROW_PAREN = re.compile(r"[:：][ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$")
+_PERSON_ROW_PAREN = re.compile(r"(?:[:：]|^)[ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$")
 _PUBLIC_BEFORE = re.compile(
     r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|(?<![一-龥])場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
     r"(?<![帰反])省(?!先)|(?<![来登退出在])庁|(?:公民館|会館|体育館|図書館|美術館|博物館|学校|ホール|公園|病院|施設|(?<!住)所|駅)[ \t]*[（(]|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
@@ -76,12 +76,14 @@ _PUBLIC_BEFORE = re.compile(
 # Someone lives there: "津市大門14-8在住", "…にお住まい"
 _PRIVATE_AFTER = re.compile(r"[ \t]*(?:在住|に在住|に住(?:む|んで)|にお住まい|の自宅)")
 # A place, not an address: "紙屋町一丁目地内" (road works), "…地先"
-_AREA_AFTER = re.compile(r"[ \t]*(?:地内|地先|付近|周辺|一帯|沿い)")
+_AREA_AFTER = re.compile(r"[ \t]*(?:地内|地先|付近|周辺|一帯|沿い|[～~〜])")
 # A venue or office with its address in parentheses: "会場：市民会館 大ホール（〒000-0000 ○○市…）"
 _PUBLIC_PAREN = re.compile(
     r"(?:所在地|庁舎|会場|開催場所|場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先)[ \t]*[:：][^\n。:：]{1,30}[（(][ \t]*"
     r"(?:〒?[ \t]*[0-9]{3}-?[0-9]{4})?[ \t]*$"
 )
+# A table row of an organisation's name and its address: | 高橋内科クリニック | 伊勢市岩渕2丁目4-8 |
+_ORG_CELL_BEFORE = re.compile(r"(?:クリニック|医院|病院|薬局|歯科|診療所|店|会社|センター|事務所|館|園|学校|協会|組合)[ \t]*[|｜\t,][ \t]*$")
 _PUBLIC_AFTER = re.compile(r"^[ \t]*(?:[（(]?[^\n。]{0,12}(?:合同庁舎|庁舎|号館|省|庁|役所|役場|センター|会館|ホール|本社|事務所))")
 
 
@@ -148,6 +150,8 @@ def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS
             or _PUBLIC_BEFORE.search(before)
             or _PUBLIC_PAREN.search(text, max(line_start, start - 45), start)
             or _PUBLIC_AFTER.match(after)
+            or _ORG_CELL_BEFORE.search(before)
+            or (m.group("chome_only") is not None and end == m.end("chome_only"))
         ):
             continue
         items.append(Item("ADDRESS", start, end, 2, "個人の住所 / street address of a person"))

@@ -123,6 +123,19 @@ _CUE = re.compile(
     + ")"
 )
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
+_LEVEL_EXPLAINED = re.compile(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
+# 「秘」「極秘」の表示, 「取扱注意」等の表示: a marking quoted as an example, not applied to this text
+_QUOTED_FOLLOW = re.compile(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印)|という|、「|・「)")
+
+
+def _quoted_example(text: str, start: int, end: int) -> bool:
+    open_at = text.rfind("「", max(0, start - 3), start + 1)
+    if open_at < 0 or text[open_at + 1 : start].strip(" \t【〔[(") != "":
+        return False
+    close = text.find("」", end, end + 6)
+    return close >= 0 and _QUOTED_FOLLOW.match(text, close) is not None
+
+
 _DECIDED = re.compile(r"決裁済|公表済|施行済|告示済|公布済")
 # 機密性1・機密性2・機密性3, 機密性2や3: the levels listed or explained, not a marking.
 _LEVEL_LIST_GAP = re.compile(r"[ \t]*(?:[・、,/／]|と|や|及び|または|又は|から|～|〜)[ \t]*")
@@ -136,8 +149,8 @@ def find_markings(text: str) -> list[Found]:
         if a.group(1) != b.group(1) and _LEVEL_LIST_GAP.fullmatch(text, a.end(), b.start()):
             listed.update((a.start(), b.start()))
     for m in levels:
-        if m.start() in listed:
-            continue
+        if m.start() in listed or _LEVEL_EXPLAINED.match(text, m.end()):
+            continue  # 機密性3：秘密文書に相当する情報 / 機密性2以上の情報は: the level defined or used as a threshold
         level = _ROMAN.get(m.group(1), m.group(1))
         out.append(Found(f"機密性{level}", m.start(), m.end(), int(level)))
     for m in _YOKIMITSU.finditer(text) if "要" in text else ():
@@ -171,6 +184,7 @@ def find_markings(text: str) -> list[Found]:
         if group == 4 and start > 0 and text[start - 1] in "極外神便黙奥":
             continue
         out.append(Found("秘", start, end, 3))
+    out = [f for f in out if not _quoted_example(text, f.start, f.end)]
     out.sort(key=lambda f: (f.start, -f.end))
     # Drop markings nested inside another (e.g. 秘 inside 【極秘】 cannot happen, but be safe).
     result: list[Found] = []

@@ -67,12 +67,12 @@ _PERSON_LABELS = (
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
     r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
     r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
-    r"債務者|From(?=[ \t]*:)|Sender|Applicant|Resident|Patient"
+    r"債務者|来庁者|来訪者|来所者|面談者|カタカナ(?:表記)?|From(?=[ \t]*:)|Sender|Applicant|Resident|Patient"
 )
 _LABEL = re.compile(
-    r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,8}\))?[ \t]*[:：は]?[ \t]*"
+    r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は]?[ \t]*"
     r"(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?:\(|（)?"
-    r"|(?:^|(?<=[\s:：、,(（]))(?:" + _RELATION_WORDS + r")[ \t]*[:：(（]?[ \t]*)$",
+    r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（]?[ \t]*)$",
     re.I,
 )
 # A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
@@ -99,11 +99,12 @@ _HAS_UPPER = re.compile(r"[A-Z]{2}")
 _LATIN_WORD = r"[A-Z][a-z']+(?:-[A-Z][a-z']+)?"
 _LATIN_NAME = re.compile(
     r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
-    r"|" + _LATIN_WORD + r"(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){1,3}"  # Maria SANTOS, Fernanda OLIVEIRA SATO
+    r"|" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){1,3}"  # Maria Cristina DELA CRUZ
     r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){1,2}))(?![A-Za-z])"
 )
 _HAS_CAPITALISED = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 _HONORIFIC_AFTER = re.compile(r"[ \t]*(?:様|さん|さま|氏|殿)")
+_SALUTATION = re.compile(r"(?:Dear|Hello|Hi|To|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|Prof\.?)[ \t]+")
 # Maria SANTOS（1990-12-04生）: a romanised name followed by a birth date
 _BIRTH_PAREN_AFTER = re.compile(r"[ \t]*[（(][^）)\n]{4,20}?生")
 # 娘のMei Tanaka-Brown: a romanised name after a family relation and の
@@ -117,7 +118,7 @@ _TITLES = (
     r"教授|准教授|センター長|事務局長|官房長|統括官|調整官|専門官|担当者?|広報担当|問い?合わ?せ先|"
     r"副会長|座長|副座長|部会長|委員|幹事|参事|主幹|理事|技師|教諭|教頭|副校長|園長|"
     r"消防司令長|消防司令補|消防司令|消防士長|消防副士長|消防士|警視|警部補|警部|巡査部長|巡査長|巡査|"
-    r"次長|本部長|館長|院長|病院長|支所長|支店長|参与|顧問|監事|議員|監査委員|助教|助手|研究員|主任研究員)"
+    r"次長|本部長|館長|院長|病院長|支所長|支店長|参与|顧問|監事|議員|監査委員|助教|助手|研究員|主任研究員|取締役|常務取締役|専務取締役|常務|専務|執行役員|副社長|支配人|店長)"
 )
 _TITLE_WORD = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r"|先生|先輩|議員|委員|職員|会員|氏|様)")
 # People named in a public role in notices and press releases: speakers, performers, authors,
@@ -136,7 +137,8 @@ _TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC
 # A speaker in minutes: ○農業政策課長（井上 剛） — an official named in that role, in any text.
 _TITLE_PAREN_BEFORE = re.compile(
     r"(?:(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _ANY_HEAD + r")[ \t]*[（(]"
-    r"|[（(○◯][ \t]*[^\n()（）:：]{0,12}?(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _ANY_HEAD + r"))[ \t]*$"
+    r"|[（(○◯][ \t]*[^\n()（）:：]{0,12}?(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _ANY_HEAD + r")"
+    r"|○?[ \t]*[0-9]{1,2}[ \t]*番[ \t]*[（(、,])(?:[ \t]*[一-龥々]{1,4}[ \t])?[ \t]*$"
 )
 # A label, then an affiliation and a title, then the name: 相手方：同課 係長 門脇, 調査対象者：工学研究科 助教 篠原
 _LABEL_THEN_TITLE = re.compile(
@@ -174,7 +176,8 @@ _LIST_AFTER_TITLE = re.compile(
 # 審査委員：): the people on it with a title, or listed after one, are named in their role, in
 # public and internal papers alike.
 _ROSTER_LINE = re.compile(
-    r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席者?|出席委員|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)[ \t]*[:：]"
+    r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席者?|出席委員|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)"
+    r"(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]"
 )
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
 _VENDOR_CONTACT = re.compile(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
@@ -187,7 +190,7 @@ _SUFFIX_AFTER = re.compile(r"[式流法型派的語風系製産賞杯]")
 # 担当：総務課 佐藤 / 問合せ先 総務部総務課 鈴木
 _INSTITUTION_AFTER = re.compile(
     r"^(?:内閣|政権|美術館|記念館|文学館|博物館|財団|記念|文庫|賞|通り|像|邸|旧居|生家|研究所|工房|商店|工務店|建設|組(?![一-龥])|製作所|"
-    r"農園|医院|歯科|クリニック|支店|本店|営業所|出張所|書店|食堂|旅館|酒造|商会|ゆかり)"
+    r"農園|医院|歯科|クリニック|総合病院|病院|支店|本店|営業所|出張所|書店|食堂|旅館|酒造|商会|ゆかり)"
 )
 _CONTACT_BEFORE = re.compile(
     r"(?:担当|担当者|問い?合わ?せ先?|連絡先|お問い合わせ)[ \t]*[:：]?[ \t]*[^\n。]{0,20}?(?:課|室|係|部|局|班|センター|事務局|省|庁|所)[ \t]*$"
@@ -248,6 +251,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 _NAME_CATS = frozenset(("sei", "mei", "name"))
 _GLUED = re.compile(r"[一-龥]$")
 _KANA_GIVEN_END = re.compile(r"[子江代枝美恵乃世](?![一-龥ぁ-ゖァ-ヴ])")
+_HIRAGANA_TAIL = re.compile(r"[ぁ-ゖ](?=[（(、,]|[ \t]*\r?\n)")
 _KATAKANA = re.compile(r"[ァ-ヴー・=＝]+$")
 
 
@@ -461,6 +465,8 @@ def find_people(
             span_start, span_end = start, morphemes[j][1]
             if _KANA_GIVEN_END.match(text, span_end) and _KATAKANA.search(text, span_start, span_end):
                 span_end += 1  # 坪川 ヨシ子, 山本 ハル江: a kana given name ending in a kanji
+            elif _HIRAGANA_TAIL.match(text, span_end) and text[span_end - 1] in _HIRAGANA_SET:
+                span_end += 1  # 柏葉 ゆうと（小2）: the dictionary read と as a particle
             paren = text.find("(", span_start, span_end)
             if paren > span_start:
                 span_end = paren  # a dictionary entry that runs into a parenthesis: 美咲(パート)
@@ -516,8 +522,10 @@ def find_people(
                 continue  # 犬の名前 コタロウ: a pet's name
             if span_end - span_start == 3 and not (honorific or labelled) and _LETTER_SPACED.search(before):
                 continue  # 予 定 価 格 調 書: a heading with its letters spaced out
-            if not labelled and ("(" in before or "○" in before or "◯" in before) and _TITLE_PAREN_BEFORE.search(before):
+            if not labelled and ("(" in before or "○" in before or "◯" in before or "番" in before) and _TITLE_PAREN_BEFORE.search(before):
                 continue  # ○農業政策課長（井上 剛）: a speaker named in that role
+            if text[span_end - 1 : span_end] in _HIRAGANA_SET and text[span_end : span_end + 1] in _HIRAGANA_SET and not (honorific or intro):
+                continue  # すぎうら しゅう|さく: a kana word the dictionary cut short, not a name ending here
             if text[span_start:span_end] in _NOT_NAMES:
                 continue  # 申立人 (申 + 立人): a word the dictionary cuts into a surname and a given name
             if not (honorific or labelled) and _GLUED_NUMBER_AFTER.match(after) and not _SPACE_IN_NAME.search(text, span_start, span_end):
@@ -526,7 +534,7 @@ def find_people(
                 continue  # A氏, B様, ○○さん: an anonymised party, not a name
             if not (honorific or full or intro) and _SUFFIX_AFTER.match(after):
                 continue  # ヘボン式, 〇〇流: a name used as part of a word
-            if not honorific and (not labelled or cats == {"sei"}) and _INSTITUTION_AFTER.match(after):
+            if not honorific and (not labelled or cats != {"sei", "mei"}) and _INSTITUTION_AFTER.match(after):
                 continue  # 田中角栄内閣, 長谷川町子美術館: a name used as part of another name
             if not labelled and _AUTHOR_AFTER.match(after):
                 continue  # 山田 太郎 著, 鈴木 一郎 編: the author of a published work
@@ -571,6 +579,11 @@ def find_people(
     if _HAS_UPPER.search(text) or _HAS_CAPITALISED.search(text):
         for m in _LATIN_NAME.finditer(text):
             start = m.start()
+            salutation = _SALUTATION.match(text, start, m.end())
+            if salutation:
+                start = salutation.end()
+                if _SPACE_IN_NAME.search(text, start, m.end()) is None and not _HAS_UPPER.search(text, start, m.end()):
+                    continue  # "Dear Tanaka": a surname alone after a salutation
             line_start = text.rfind("\n", 0, start) + 1
             before = text[max(line_start, start - 30) : start]
             labelled_here = bool(_LABEL.search(before)) or bool(columns.names and columns.in_name_cell(start, m.end()))
@@ -578,6 +591,7 @@ def find_people(
                 labelled_here
                 or (m.group("given") is None and _HONORIFIC_AFTER.match(text, m.end()))
                 or _BIRTH_PAREN_AFTER.match(text, m.end())
+                or _OTHER_WRITING.match(text, m.end())
                 or _RELATION_NO_BEFORE.search(before)
             ):
                 # the whole romanised name wins over a part of it found as a word (LEE Min Jun)
@@ -606,8 +620,11 @@ def find_people(
             if _free(outside, start, end) and _LABEL.search(text[max(line_start, start - 30) : start]):
                 items = outside
                 items.append(Item("PERSON", start, end, 2, "氏名欄の氏名 / personal name after a name label"))
+    if columns.names:
+        items = _whole_name_cells(text, items, columns)
     if contacts and not public_notice:
         items += _signatures(text, items, contacts, name_tokens)
+        items += _speakers_with_addresses(text, items, contacts)
     if items:
         items = _readings_and_relatives(text, items)
     return items
@@ -682,6 +699,44 @@ _KANA_AFTER_COLON = re.compile(
 )
 
 
+_ORGANISATION = re.compile(r"会社|法人|協会|組合|財団|社団|機構|センター|事務所|病院|医院|商店|工房|窯元|[課係室部局市町村店園館]$")
+_NAME_CELL = re.compile(r"[一-龥々ァ-ヴーぁ-ゖ・]{1,8}(?:[ \t][一-龥々ァ-ヴーぁ-ゖ・]{1,8})?")
+
+
+def _whole_name_cells(text: str, items: list[Item], columns: Columns) -> list[Item]:
+    """A cell under a 氏名 column holding a name-shaped value is one person, whole (甲斐 美琴,
+    サントス ルアナ), even where the dictionary found only a part of it or nothing."""
+    for start, end in columns.names:
+        if not _NAME_CELL.fullmatch(text, start, end) or _TITLE_WORD.fullmatch(text, start, end) or _ORGANISATION.search(text, start, end):
+            continue
+        inside = [it for it in items if start <= it.start and it.end <= end]
+        if any(it.start == start and it.end == end for it in inside):
+            continue
+        if not _free([it for it in items if it not in inside], start, end):
+            continue
+        items = [it for it in items if it not in inside]
+        items.append(Item("PERSON", start, end, 2, "氏名欄の氏名 / personal name after a name label"))
+    return items
+
+
+# 鴨志田 浩（船橋市三山6-22-1）：… / タン・メイリン（船橋市…）: a speaker at the start of a line with
+# their address in parentheses (a record of residents' remarks)
+_SPEAKER = re.compile(r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t]?[一-龥々ぁ-ゖァ-ヴー]{1,5}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3})[ \t]*[（(][ \t]*$")
+
+
+def _speakers_with_addresses(text: str, people: list[Item], contacts: list[Item]) -> list[Item]:
+    out: list[Item] = []
+    for address in contacts:
+        if address.type != "ADDRESS":
+            continue
+        line_start = text.rfind("\n", 0, address.start) + 1
+        m = _SPEAKER.fullmatch(text, line_start, address.start)
+        if m is None or _TITLE_WORD.search(m.group("n")) or not _free(people + out, m.start("n"), m.end("n")):
+            continue
+        out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "住所を添えた氏名 / name given with an address"))
+    return out
+
+
 def _has_colon(text: str, start: int, end: int) -> bool:
     return text.find(":", start, end) >= 0 or text.find("：", start, end) >= 0
 
@@ -727,7 +782,7 @@ _MY_NAME_IS = re.compile(
     r"(?<![A-Za-z])(?:(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})"
     # "my son Anish", "my wife, Sarah Lee": a relative named in English
     r"|(?i:my[ \t]+(?:son|daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|child|grandmother|grandfather))"
-    r",?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2}))(?![A-Za-z])"
+    r",?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
 )
 # The reading of a name in parentheses after it: 山田 花子（やまだ はなこ）, （ヤマダ ハナコ）
 _READING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
