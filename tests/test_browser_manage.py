@@ -132,3 +132,39 @@ def test_the_system_admins_pages_have_no_serious_accessibility_problems(live_pag
         live_page.get_by_role("button", name="利用上限を変更する").click()
     assert live_page.url.endswith("?done=quotas")
     assert live_page.get_by_label("1分あたりのリクエスト数").input_value() == "30"
+
+
+def test_a_team_admin_adds_a_routing_rule_and_deleting_it_asks_first(live_page: Page, live_gennai: LiveGennai) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    boss = live_gennai.create_user(f"rule-{suffix}", display_name="ルール 担当")
+    team = _team(live_gennai, boss.username, "デジタル庁 企画課")
+    sign_in(live_page, live_gennai.url, boss.username, boss.password)
+    live_page.goto(f"/manage/teams/{team}")
+
+    form = live_page.locator(f'form[action="/manage/teams/{team}/rules"]')
+    # nothing chosen as a model: the error is next to the field and what was typed stays
+    form.get_by_label("ルールの名前（半角英数字）").fill("kokunai-first")
+    form.get_by_role("group", name="機密性").get_by_label("機密性1").check()
+    with live_page.expect_navigation():
+        form.get_by_role("button", name="ルールを追加する").click()
+    assert "送り先のモデルを1つ以上選んでください" in live_page.locator("#error-summary").inner_text()
+    assert live_page.locator("#rule-model-1").get_attribute("aria-invalid") == "true"
+    assert live_page.locator("#rule-name").input_value() == "kokunai-first" and live_page.locator("#rule-class-1").is_checked()
+    _no_serious_violations(live_page)
+
+    live_page.locator("#rule-model-1").select_option(index=1)
+    with live_page.expect_navigation():
+        live_page.get_by_role("button", name="ルールを追加する").click()
+    assert live_page.url.endswith("?done=rule_added")
+    row = live_page.get_by_role("region", name="チームのルール").get_by_role("row").filter(has_text="kokunai-first")
+    assert row.count() == 1 and "機密性 1" in row.inner_text()
+    _no_serious_violations(live_page)
+
+    with live_page.expect_navigation():
+        row.get_by_role("button", name="削除する").click()
+    assert "本当にデジタル庁 企画課のルール「kokunai-first」を削除しますか？" in live_page.locator("main").inner_text()
+    _no_serious_violations(live_page)
+    with live_page.expect_navigation():
+        live_page.get_by_role("button", name="ルールを削除する").click()
+    assert live_page.url.endswith("?done=rule_deleted")
+    assert "チーム独自のルールはありません" in live_page.locator("#rules").inner_text()

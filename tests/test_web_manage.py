@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import openai
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from gennai.accounts.passwords import set_password
 from gennai.store.tables import COMMON_TEAM_ID, AuditEntry
 from tests.support.openai_upstream import OpenAIUpstream
 from tests.support.servers import GennaiServer, running_gennai
+from tests.test_gateway_openai import MESSAGES
 from tests.test_policy_routing import RULES, models
 
 PASSWORD = "kumo-no-ue-no-sora-2026"
@@ -429,3 +431,140 @@ def test_the_deployments_models_and_rules_are_shown_read_only(server: GennaiServ
     assert rules.status_code == 200
     for text in ("translation", "class-2-domestic", "general", "abroad → domestic", "機密性 2・3"):
         assert text in rules.text, text
+
+
+# -- the team's own routing rules --
+
+def rules_of(server: GennaiServer, team: str) -> list[dict[str, Any]]:
+    return list(server.platform.teams.get(team).policy.get("rules", []))
+
+
+def service_key(boss: Browser, team: str) -> str:
+    created = boss.post(f"/manage/teams/{team}/keys", {"name": "ルール確認用", "scopes": "chat"})
+    assert created.status_code == 201
+    return KEY.findall(created.text)[0]
+
+
+def test_a_team_admin_adds_moves_and_deletes_routing_rules(server: GennaiServer) -> None:
+    boss = person(server, "boss")
+    team = new_team(server, boss)
+    path = f"/manage/teams/{team}/rules"
+    # the team's dictionary is kept by every rule change (the whole policy goes back through the API)
+    kept = boss.post(f"/manage/teams/{team}/policy", {"terms": "さくら計画", "patterns": "", "custom_class": "2"})
+    assert kept.status_code == 303
+
+    page = boss.get(f"/manage/teams/{team}")
+    assert page.status_code == 200 and "チーム独自のルールはありません" in page.text
+    assert "全体のルーティングルール</a>より先に試し" in page.text and "機密性を扱えないモデルには送りません" in page.text
+    assert 'action="' + path + '"' in page.text and 'id="rule-model-1"' in page.text and "<legend" in page.text
+    assert "テスト domestic（国内・機密性2まで）" in page.text and 'value="translation"' in page.text  # models, apps
+
+    # without a rule of the team's, a class-1 "auto" request follows the deployment's rule "general" (abroad first)
+    key = service_key(boss, team)
+    client = openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0)
+    before = client.chat.completions.with_raw_response.create(model="auto", messages=MESSAGES)
+    assert before.headers["x-gennai-model"] == "abroad" and "rule=general" in before.headers["x-gennai-policy"]
+
+    added = boss.post(path, {"name": "kokunai-first", "classes": "1", "tasks": "", "models": ["domestic", "", ""]})
+    assert added.status_code == 303 and added.headers["location"] == f"/manage/teams/{team}?done=rule_added"
+    assert rules_of(server, team) == [{"name": "kokunai-first", "classes": [1], "models": ["domestic"]}]
+    shown = boss.get(added.headers["location"])
+    assert "ルーティングルールを追加しました。" in shown.text and "kokunai-first" in shown.text
+    assert "機密性 1" in shown.text and "テスト domestic（国内・機密性2まで）" in shown.text
+
+    after = client.chat.completions.with_raw_response.create(model="auto", messages=MESSAGES)
+    assert after.headers["x-gennai-model"] == "domestic"
+    assert after.headers["x-gennai-policy"] == "action=routed; rule=kokunai-first; requested=auto"
+    other = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+    assert other.chat.completions.with_raw_response.create(model="auto", messages=MESSAGES).headers["x-gennai-model"] == "abroad"
+    # a team rule never sends content to a model not cleared for it: class 3 still has no route
+    with pytest.raises(openai.PermissionDeniedError):
+        client.chat.completions.create(model="auto", messages=MESSAGES, extra_body={"gennai": {"classification": 3}})
+
+    second = boss.post(path, {"name": "honyaku", "tasks": "translation、 summarisation\ntranslation", "apps": "translation",
+                              "models": ["translator", "domestic"]})
+    assert second.status_code == 303
+    assert [r["name"] for r in rules_of(server, team)] == ["kokunai-first", "honyaku"]
+    assert rules_of(server, team)[1] == {"name": "honyaku", "tasks": ["translation", "summarisation"], "apps": ["translation"],
+                                         "models": ["translator", "domestic"]}
+    assert "アプリ 翻訳" in boss.get(f"/manage/teams/{team}").text
+
+    moved = boss.post(f"{path}/2/move", {"name": "honyaku", "direction": "up"})
+    assert moved.status_code == 303 and moved.headers["location"].endswith("done=rule_moved")
+    assert [r["name"] for r in rules_of(server, team)] == ["honyaku", "kokunai-first"]
+    stale = boss.post(f"{path}/2/move", {"name": "honyaku", "direction": "up"})  # a second click on an old page
+    assert stale.status_code == 404 and "ページを読み込み直して" in stale.text
+    edge = boss.post(f"{path}/1/move", {"name": "honyaku", "direction": "up"})
+    assert edge.headers["location"].endswith("done=unchanged")
+
+    ask = boss.post(f"{path}/1/delete", {"name": "honyaku"})
+    assert ask.status_code == 200 and "本当に" in ask.text and "ルール「honyaku」を削除しますか？" in ask.text
+    assert 'name="confirmed" value="1"' in ask.text and f'action="{path}/1/delete"' in ask.text
+    assert len(rules_of(server, team)) == 2
+    deleted = boss.post(f"{path}/1/delete", {"name": "honyaku", "confirmed": "1"})
+    assert deleted.status_code == 303 and deleted.headers["location"].endswith("done=rule_deleted")
+    assert [r["name"] for r in rules_of(server, team)] == ["kokunai-first"]
+    assert server.platform.teams.get(team).policy["terms"] == ["さくら計画"]
+
+    entries = audit(server, "policy.updated", team_id=team)
+    assert [e.detail["rules"] for e in entries] == [
+        [], ["kokunai-first"], ["kokunai-first", "honyaku"], ["honyaku", "kokunai-first"], ["kokunai-first"]]
+    assert {e.actor_user_id for e in entries} == {boss.user_id} and entries[-1].ip == "127.0.0.1"
+    assert all(e.detail["terms"] == 1 for e in entries)
+    assert server.platform.audit.verify().ok
+
+
+def test_a_rule_outside_the_teams_models_is_refused_in_japanese(server: GennaiServer) -> None:
+    boss = person(server, "boss")
+    team = new_team(server, boss)
+    server.platform.teams.set_allowed_models(team, ["domestic"], [m.id for m in server.platform.registry])
+    path = f"/manage/teams/{team}/rules"
+    page = boss.get(f"/manage/teams/{team}").text
+    form = page.split(f'action="{path}"', 1)[1].split("</form>", 1)[0]
+    assert 'value="domestic"' in form and 'value="abroad"' not in form and 'value="translator"' not in form
+
+    refused = boss.post(path, {"name": "gaikoku", "tasks": "drafting", "classes": "1", "models": ["abroad"]})
+    assert refused.status_code == 400
+    assert 'href="#rule-model-1"' in refused.text and 'id="rule-model-1-error"' in refused.text
+    assert "「テスト abroad」はこのチームでは使えないモデルです" in refused.text
+    assert 'value="gaikoku"' in refused.text and "drafting" in refused.text  # what was typed is kept
+    assert re.search(r'id="rule-class-1" name="classes" value="1" checked', refused.text)
+
+    for data, field, words in (
+        ({"name": "日本語の名前", "models": "domestic"}, "rule-name", "半角の英字か数字で始まる"),
+        ({"name": "", "models": "domestic"}, "rule-name", "ルールの名前を入力してください"),
+        ({"name": "no-model", "models": ["", ""]}, "rule-model-1", "送り先のモデルを1つ以上選んでください"),
+        ({"name": "unknown", "models": ["domestic", "no-such-model"]}, "rule-model-2", "というモデルはありません"),
+        ({"name": "twice", "models": ["domestic", "domestic"]}, "rule-model-2", "同じモデルは1回だけ"),
+        ({"name": "odd-app", "models": "domestic", "apps": "no-such-app"}, "rule-app-1", "このチームで使えるアプリから選んでください"),
+        ({"name": "odd-class", "models": "domestic", "classes": "4"}, "rule-class-1", "機密性は 1、2、3 から選んでください"),
+    ):
+        bad = boss.post(path, data)
+        assert bad.status_code == 400, data
+        assert f'href="#{field}"' in bad.text and words in bad.text, data
+        assert "String should" not in bad.text
+    assert boss.post(path, {"name": "kokunai", "models": "domestic"}).status_code == 303
+    again = boss.post(path, {"name": "kokunai", "models": "domestic"})
+    assert again.status_code == 400 and "「kokunai」という名前のルールはすでにあります" in again.text
+    assert rules_of(server, team) == [{"name": "kokunai", "models": ["domestic"]}]
+    assert [e.detail["rules"] for e in audit(server, "policy.updated", team_id=team)] == [["kokunai"]]
+
+
+def test_a_member_who_is_not_a_team_admin_cannot_change_the_rules(server: GennaiServer) -> None:
+    boss = person(server, "boss")
+    clerk = person(server, "clerk")
+    team = new_team(server, boss)
+    server.platform.teams.add_member(team, clerk.user_id)
+    path = f"/manage/teams/{team}/rules"
+    assert boss.post(path, {"name": "kokunai", "models": "domestic"}).status_code == 303
+
+    page = clerk.get(f"/manage/teams/{team}")
+    assert page.status_code == 200 and "kokunai" in page.text  # read, not changed
+    assert "ルールを追加" not in page.text and f'action="{path}' not in page.text
+    assert clerk.post(path, {"name": "sneaky", "models": "domestic"}).status_code == 403
+    assert clerk.post(f"{path}/1/delete", {"name": "kokunai", "confirmed": "1"}).status_code == 403
+    assert clerk.post(f"{path}/1/move", {"name": "kokunai", "direction": "down"}).status_code == 403
+    outsider = person(server, "outsider")
+    assert outsider.post(path, {"name": "sneaky", "models": "domestic"}).status_code == 403
+    assert rules_of(server, team) == [{"name": "kokunai", "models": ["domestic"]}]
+    assert len(audit(server, "policy.updated", team_id=team)) == 1

@@ -232,7 +232,8 @@ def put_policy(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     team = call.platform.teams.update(call.team_id, {"policy": body})  # type: ignore[arg-type]
     call.platform.team_policies.forget(team.id)
     call.audit("policy.updated", target_type="team", target_id=team.id,
-               detail={"fields": sorted(body), "terms": len(team.policy.get("terms", [])), "patterns": len(team.policy.get("patterns", []))})
+               detail={"fields": sorted(body), "terms": len(team.policy.get("terms", [])), "patterns": len(team.policy.get("patterns", [])),
+                       "rules": [rule["name"] for rule in team.policy.get("rules", [])]})
     return team.policy
 
 

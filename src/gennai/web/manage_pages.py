@@ -1,6 +1,6 @@
 """The administration pages under /manage (管理): teams, members and their admin flag,
-service keys, the models a team may use, its policy overrides and quotas; users and their
-roles; the deployment's models and routing rules (read-only).
+service keys, the models a team may use, its policy overrides, its own routing rules and
+quotas; users and their roles; the deployment's models and routing rules (read-only).
 
 HTTP and HTML only. Every rule lives in gennai.accounts, and every permission in the one
 table of gennai.accounts.permissions: a page or form checks `require(actor, action, team)`
@@ -10,15 +10,16 @@ change, its side effects (caches, sessions, retention) and its audit entry are t
 
 Forms are plain HTML (POST, then a redirect with `?done=…` for the success message), carry the
 session's CSRF token in the `csrf_token` field, and work without script. Destructive or
-significant changes — removing a member, demoting an admin, revoking a key, changing the
-allowed models, quotas, a user's roles or status, shortening the retention period — first
-answer with a confirmation page 「本当に…しますか？」 whose form repeats the values with
-`confirmed=1`; only that second post changes anything.
+significant changes — removing a member, demoting an admin, revoking a key, deleting a
+routing rule, changing the allowed models, quotas, a user's roles or status, shortening the
+retention period — first answer with a confirmation page 「本当に…しますか？」 whose form
+repeats the values with `confirmed=1`; only that second post changes anything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -32,9 +33,11 @@ from starlette.routing import Route
 
 from gennai.accounts.keys import KeyView, key_views
 from gennai.accounts.permissions import Actor, allowed, readable_teams, require
+from gennai.accounts.teams import TeamView
 from gennai.api import admin_routes
 from gennai.api.admin_routes import Call
 from gennai.gateway.errors import Forbidden, GatewayError, InvalidRequest, NotFound
+from gennai.gateway.registry import RegisteredModel
 from gennai.platform import Platform
 from gennai.store.tables import COMMON_TEAM_ID
 from gennai.web.pages import page
@@ -57,6 +60,9 @@ DONE = {
     "key_revoked": "キーを無効にしました。このキーはもう使えません。",
     "models": "使えるモデルを保存しました。",
     "policy": "ポリシーを保存しました。",
+    "rule_added": "ルーティングルールを追加しました。",
+    "rule_moved": "ルーティングルールの順番を変えました。",
+    "rule_deleted": "ルーティングルールを削除しました。",
     "quotas": "利用上限を保存しました。",
     "team_created": "チームを作成しました。",
     "user_created": "利用者を作成しました。",
@@ -376,6 +382,72 @@ def _rule_rows(rules: Iterable[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+# A team's own routing rules (TeamPolicyConfig.rules): what the form accepts mirrors
+# RoutingRule, so that what the API would refuse is explained here in words first.
+MAX_TEAM_RULES = 100  # TeamPolicyConfig.rules max_length
+MAX_RULE_MODEL_SLOTS = 5  # the form's "第1候補…" selects
+MAX_TASK_LENGTH = 64  # gennai.task in a request (gennai.api.schemas)
+RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")  # RoutingRule.name
+LIST_SEPARATORS = re.compile(r"[,、，\n]")
+
+
+def _model_label(model: RegisteredModel) -> str:
+    c = model.config
+    return f"{c.display_name}（{ORIGINS.get(c.origin, c.origin)}・機密性{c.clearance}まで）"
+
+
+def _usable_models(platform: Platform, team: TeamView) -> list[RegisteredModel]:
+    """The deployment's models this team may use, in the registry's order."""
+    return [m for m in platform.registry if team.allowed_models is None or m.id in team.allowed_models]
+
+
+def _rule_model_choices(platform: Platform, team: TeamView) -> list[tuple[str, str]]:
+    return [(m.id, _model_label(m)) for m in _usable_models(platform, team)]
+
+
+def _rule_app_choices(platform: Platform, team: TeamView) -> list[dict[str, str]]:
+    """The loaded apps this team's members may use (a rule naming another app never matches)."""
+    return [{"id": app.id, "title": app.title} for app, _audience in platform.apps.for_teams([team.name])]
+
+
+def _known_tasks(platform: Platform) -> list[str]:
+    """The tasks the apps and the deployment's rules use (shown as examples)."""
+    tasks = {app.task for app in platform.apps.values() if app.task}
+    for rule in platform.loaded.config.policy.rules:
+        tasks.update(rule.tasks or ())
+    return sorted(tasks)
+
+
+def _team_rule_rows(platform: Platform, team: TeamView, rules: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A team's rules in the order they are tried, with models and apps in words."""
+    apps = platform.apps
+    rows = []
+    for position, rule in enumerate(rules, start=1):
+        conditions = []
+        if rule.get("classes"):
+            conditions.append("機密性 " + "・".join(str(c) for c in rule["classes"]))
+        if rule.get("tasks"):
+            conditions.append("タスク " + "・".join(rule["tasks"]))
+        if rule.get("apps"):
+            conditions.append("アプリ " + "・".join(apps[a].title if a in apps else a for a in rule["apps"]))
+        models = []
+        for model_id in rule.get("models") or []:
+            model = platform.registry.get(model_id)
+            if model is None:
+                models.append(f"{model_id}（設定にないモデルのため使われません）")
+            elif team.allowed_models is not None and model_id not in team.allowed_models:
+                models.append(f"{_model_label(model)}（このチームでは使えないため使われません）")
+            else:
+                models.append(_model_label(model))
+        rows.append({
+            "position": position,
+            "name": rule.get("name", ""),
+            "conditions": conditions or ["すべてのリクエスト"],
+            "models": models,
+        })
+    return rows
+
+
 def _key_row(key: KeyView) -> dict[str, Any]:
     now = datetime.now(JST)
     if key.revoked_at is not None:
@@ -425,6 +497,7 @@ def _team_context(visit: Visit, team_id: str) -> dict[str, Any]:
         row["allowed"] = allowed_models is None or row["id"] in allowed_models
     policy = team.policy if can.policy else {}
     pseudonymise = policy.get("pseudonymise")
+    rule_models = _rule_model_choices(platform, team) if can.manage_policy else []
     return {
         "team_info": team,  # not "team": base.html sets `team` (the header's team name)
         "common": common,
@@ -461,7 +534,11 @@ def _team_context(visit: Visit, team_id: str) -> dict[str, Any]:
             ("on", "置き換える"),
             ("off", "置き換えない"),
         ],
-        "team_rules": _rule_rows(policy.get("rules", [])),
+        "team_rules": _team_rule_rows(platform, team, policy.get("rules", [])) if can.policy else [],
+        "rule_models": rule_models,
+        "rule_model_slots": min(len(rule_models), MAX_RULE_MODEL_SLOTS),
+        "rule_apps": _rule_app_choices(platform, team) if can.manage_policy else [],
+        "rule_tasks": _known_tasks(platform),
         "class_options": CLASS_OPTIONS,
         "scopes": SCOPES,
     }
@@ -738,12 +815,184 @@ async def team_policy(request: Request) -> Response:
     if form.get("pseudonymise") in ("on", "off"):
         body["pseudonymise"] = form.get("pseudonymise") == "on"
     if team.policy.get("rules"):
-        body["rules"] = team.policy["rules"]  # set through the API; the form keeps them
+        body["rules"] = team.policy["rules"]  # edited by their own forms (rule_add, …); kept here
     try:
         await _run(admin_routes.put_policy, visit.call(team_id), body)
     except GatewayError as error:
         return await _team_page(visit, team_id, failure=_failure(error, POLICY_FIELDS), values=values)
     return _redirect(_team_path(team_id), "policy")
+
+
+# -- the team's routing rules --
+# Each change reads the team's stored policy, changes its `rules` and puts the whole policy
+# back through admin_routes.put_policy (validated, cached policies forgotten, audited as
+# "policy.updated"), exactly as `PUT /admin/teams/{id}/policy` would.
+
+RULE_FIELDS = {"policy.rules": "rule-name", "policy": "rule-name"}
+RULE_GONE = ("このルールは見つかりませんでした。ほかの管理者が同時に変更した可能性があります。"
+             "ページを読み込み直して、もう一度お試しください。")
+
+
+def _rule_values(form: Form) -> dict[str, Any]:
+    return {"rule-name": form.get("name"), "rule-classes": form.getlist("classes"), "rule-tasks": form.get("tasks"),
+            "rule-apps": form.getlist("apps"), "rule-models": form.getlist("models")}
+
+
+def _split_list(text: str) -> list[str]:
+    """Items separated by commas (、 too) or lines, without blanks or repeats, in order."""
+    items: list[str] = []
+    for item in LIST_SEPARATORS.split(text):
+        item = item.strip()
+        if item and item not in items:
+            items.append(item)
+    return items
+
+
+def _new_rule(form: Form, platform: Platform, team: TeamView, existing: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rule the add form describes, or FormProblem with each problem next to its field."""
+    problems: list[tuple[str, str]] = []
+    name = form.get("name").strip()
+    if len(existing) >= MAX_TEAM_RULES:
+        problems.append(("rule-name", f"チームのルールは{MAX_TEAM_RULES}件までです。使わないルールを削除してから追加してください。"))
+    elif not name:
+        problems.append(("rule-name", "ルールの名前を入力してください（例：honyaku-kokunai）。"))
+    elif not RULE_NAME.fullmatch(name):
+        problems.append(("rule-name", "ルールの名前は、半角の英字か数字で始まる64文字以内で、半角の英数字と「.」「_」「-」だけを使ってください。"))
+    elif any(rule.get("name") == name for rule in existing):
+        problems.append(("rule-name", f"「{name}」という名前のルールはすでにあります。別の名前にしてください。"))
+
+    classes = sorted(set(form.getlist("classes")))
+    if any(c not in ("1", "2", "3") for c in classes):
+        problems.append(("rule-class-1", "機密性は 1、2、3 から選んでください。"))
+
+    tasks = _split_list(form.get("tasks"))
+    if any(len(task) > MAX_TASK_LENGTH for task in tasks):
+        problems.append(("rule-tasks", f"タスクの名前は1つ{MAX_TASK_LENGTH}文字までです。"))
+
+    app_choices = [choice["id"] for choice in _rule_app_choices(platform, team)]
+    apps = list(dict.fromkeys(form.getlist("apps")))
+    if any(app not in app_choices for app in apps):
+        problems.append(("rule-app-1" if app_choices else "rule-name", "このチームで使えるアプリから選んでください。"))
+
+    slots = form.getlist("models")[:MAX_RULE_MODEL_SLOTS]
+    usable = {m.id for m in _usable_models(platform, team)}
+    models: list[str] = []
+    for slot, model_id in enumerate(slots, start=1):
+        model_id = model_id.strip()
+        if not model_id:
+            continue
+        field_id = f"rule-model-{slot}"
+        model = platform.registry.get(model_id)
+        if model is None:
+            problems.append((field_id, f"「{model_id}」というモデルはありません。一覧から選んでください。"))
+        elif model_id not in usable:
+            problems.append((field_id, f"「{model.config.display_name}」はこのチームでは使えないモデルです。このチームが使えるモデルから選んでください。"))
+        elif model_id in models:
+            problems.append((field_id, f"「{model.config.display_name}」がほかの候補でも選ばれています。同じモデルは1回だけ選んでください。"))
+        else:
+            models.append(model_id)
+    if not models and not any(field_id.startswith("rule-model-") for field_id, _ in problems):
+        problems.append(("rule-model-1", "送り先のモデルを1つ以上選んでください。"))
+
+    if problems:
+        raise FormProblem(problems)
+    rule: dict[str, Any] = {"name": name}
+    if classes:
+        rule["classes"] = [int(c) for c in classes]
+    if tasks:
+        rule["tasks"] = tasks
+    if apps:
+        rule["apps"] = apps
+    rule["models"] = models
+    return rule
+
+
+async def _put_rules(visit: Visit, team: TeamView, rules: list[dict[str, Any]]) -> None:
+    """The team's policy as stored, with these rules, through the admin API's handler."""
+    body = {key: value for key, value in team.policy.items() if key != "rules"}
+    if rules:
+        body["rules"] = rules
+    await _run(admin_routes.put_policy, visit.call(team.id), body)
+
+
+def _rule_at(team: TeamView, position: int, name: str) -> int | None:
+    """The index of the rule shown at `position` (1-based), if it still has that name."""
+    rules = team.policy.get("rules", [])
+    if 1 <= position <= len(rules) and rules[position - 1].get("name") == name:
+        return position - 1
+    return None
+
+
+@page
+async def rule_add(request: Request) -> Response:
+    team_id = request.path_params["team_id"]
+    visit = await _visit(request, "policy.manage", team_id, post=True)
+    form = visit.form
+    assert form is not None
+    values = _rule_values(form)
+    team = await asyncio.to_thread(visit.platform.teams.get, team_id)
+    rules = list(team.policy.get("rules", []))
+    try:
+        rule = _new_rule(form, visit.platform, team, rules)
+    except FormProblem as problem:
+        return await _team_page(visit, team_id, failure=Failure(400, problem.errors), values=values)
+    try:
+        await _put_rules(visit, team, [*rules, rule])
+    except GatewayError as error:
+        return await _team_page(visit, team_id, failure=_failure(error, RULE_FIELDS), values=values)
+    return _redirect(_team_path(team_id), "rule_added")
+
+
+@page
+async def rule_move(request: Request) -> Response:
+    team_id, position = request.path_params["team_id"], request.path_params["position"]
+    visit = await _visit(request, "policy.manage", team_id, post=True)
+    form = visit.form
+    assert form is not None
+    team = await asyncio.to_thread(visit.platform.teams.get, team_id)
+    index = _rule_at(team, position, form.get("name"))
+    if index is None:
+        return await _team_page(visit, team_id, failure=Failure(404, message=RULE_GONE))
+    rules = list(team.policy.get("rules", []))
+    other = index - 1 if form.get("direction") == "up" else index + 1 if form.get("direction") == "down" else -1
+    if not 0 <= other < len(rules):
+        return _redirect(_team_path(team_id), "unchanged")
+    rules[index], rules[other] = rules[other], rules[index]
+    try:
+        await _put_rules(visit, team, rules)
+    except GatewayError as error:
+        return await _team_page(visit, team_id, failure=_failure(error, {}))
+    return _redirect(_team_path(team_id), "rule_moved")
+
+
+@page
+async def rule_delete(request: Request) -> Response:
+    team_id, position = request.path_params["team_id"], request.path_params["position"]
+    visit = await _visit(request, "policy.manage", team_id, post=True)
+    form = visit.form
+    assert form is not None
+    team = await asyncio.to_thread(visit.platform.teams.get, team_id)
+    index = _rule_at(team, position, form.get("name"))
+    if index is None:
+        return await _team_page(visit, team_id, failure=Failure(404, message=RULE_GONE))
+    rules = list(team.policy.get("rules", []))
+    if not form.confirmed:
+        row = _team_rule_rows(visit.platform, team, [rules[index]])[0]
+        return _confirm(
+            visit, title="ルーティングルールの削除", action=f"{_team_path(team_id)}/rules/{position}/delete",
+            cancel=_team_path(team_id),
+            question=f"本当に{team.display_name}のルール「{rules[index]['name']}」を削除しますか？",
+            details=[("条件", "、".join(row["conditions"]), "（削除）"), ("モデル（先頭から順に）", " → ".join(row["models"]), "（削除）")],
+            notes=["削除すると、このルールに当てはまっていたリクエストの送り先は、チームの残りのルールと全体のルーティングルールで決まります。",
+                   "削除したルールは元に戻せません。もう一度使うときは、追加し直してください。"],
+            button="ルールを削除する",
+        )
+    del rules[index]
+    try:
+        await _put_rules(visit, team, rules)
+    except GatewayError as error:
+        return await _team_page(visit, team_id, failure=_failure(error, {}))
+    return _redirect(_team_path(team_id), "rule_deleted")
 
 
 def _quota_body(form: Form) -> dict[str, Any]:
@@ -1076,6 +1325,9 @@ routes = [
     Route("/manage/teams/{team_id}/keys/{key_id}/revoke", key_revoke, methods=["POST"]),
     Route("/manage/teams/{team_id}/models", team_models, methods=["POST"]),
     Route("/manage/teams/{team_id}/policy", team_policy, methods=["POST"]),
+    Route("/manage/teams/{team_id}/rules", rule_add, methods=["POST"]),
+    Route("/manage/teams/{team_id}/rules/{position:int}/move", rule_move, methods=["POST"]),
+    Route("/manage/teams/{team_id}/rules/{position:int}/delete", rule_delete, methods=["POST"]),
     Route("/manage/teams/{team_id}/quotas", team_quotas, methods=["POST"]),
     Route("/manage/users", users_page, methods=["GET"]),
     Route("/manage/users", user_create, methods=["POST"]),
