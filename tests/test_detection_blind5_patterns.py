@@ -86,3 +86,22 @@ def test_companies_in_a_name_column_are_not_people() -> None:
 def test_a_range_of_lots_is_an_area_not_an_address() -> None:
     text = "| 地区 | 番地 |\n|---|---|\n| 岩槻区本町一丁目 | 1番地～420番地 |"
     assert "ADDRESS" not in {e.type for e in detect(text).entities}
+
+
+@pytest.mark.parametrize(
+    ("text", "cls"),
+    [
+        # from the sixth blind set (now a development set)
+        ("ふるさと納税 返礼品の見直しについて（課内検討）\n・代替案：体験型返礼品を拡充する。", 2),
+        ("予定価格の設定について（伺い）\n2　予定価格（税抜）　32,940,000円\n6　予定価格は事後公表とし、開札まで保管する。", 2),
+        ("秘　　　　　　指定番号 第2026-007号\n（秘密の指定期間：令和13年3月31日まで）\n在外公館からの連絡", 3),
+        ("入札結果\n予定価格 1,000,000円（事後公表）", 1),
+    ],
+)
+def test_internal_papers_and_stamps(text: str, cls: int) -> None:
+    assert detect(text).proposed_class == cls
+
+
+def test_a_katakana_name_in_parts_before_an_honorific() -> None:
+    text = "これ英訳して。「グエン・ティ・ラン様　あなたの在留カードの有効期限が近づいています。」"
+    assert ("PERSON", "グエン・ティ・ラン") in [(e.type, text[e.start : e.end]) for e in detect(text).entities]

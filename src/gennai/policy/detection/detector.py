@@ -60,14 +60,14 @@ _CLOSED_MEETING = re.compile(r"非[ \t]*公[ \t]*開|秘密会|内部|[庁課部
 # A paper that says it is internal or not yet published is no public notice, whatever its
 # footer or headline look like: a draft (（案） in the title), 公表前, a handling marking.
 _NOT_PUBLIC = re.compile(
-    r"公表前|未公表|解禁前|内示|取扱い?注意|取り扱い注意|部外秘|[課部局省庁室]外秘|関係者限り|機密性[ \t]*[:：]?[ \t]*[23]|^[ \t\n]*[^\n]{0,60}[（(][ \t]*案[ \t]*[）)]"
+    r"公表前|未公表|解禁前|内示|[（(][ \t]*伺い[ \t]*[）)]|起案[ \t]*[:：]|取扱い?注意|取り扱い注意|部外秘|[課部局省庁室]外秘|関係者限り|機密性[ \t]*[:：]?[ \t]*[23]|^[ \t\n]*[^\n]{0,60}[（(][ \t]*案[ \t]*[）)]"
 )
 # Pages written for the public: opening hours, fees, calls for applications, published results.
 _PUBLIC_PAGE = re.compile(
     r"(?:受付時間|開館時間|開庁時間)[ \t]*[:：][ \t]*(?:平日|土|日|祝|毎日|午前|[0-9]{1,2}[ \t]*(?:時|:)[^\n]{0,12}[～~〜\-])"
     r"|(?:観覧料|入館料|入場料|参加費|会期)[ \t]*[:：]|傍聴(?:自由|できます|可能|席)"
     r"|を募集します|募集(?:について|のお知らせ)?[ \t]*(?:\n|$)"
-    r"|(?:入札|開札|落札)結果の?(?:公表|お知らせ)|事後公表|[（(]公表[）)]|の公表(?:について)?[ \t]*(?:\n|$)"
+    r"|(?:入札|開札|落札)結果の?(?:公表|お知らせ)|事後公表(?![ \t]*(?:とし|とする|する|の予定|予定))|[（(]公表[）)]|の公表(?:について)?[ \t]*(?:\n|$)"
     r"|(?:^|\n)[ \t]*[【\[〔]?[ \t]*(?:一般競争|指名競争|制限付き一般競争)?(?:入札|開札|落札)結果[ \t]*[】\]〕]?[ \t]*(?:\n|$)"
 )
 # Higher wins when two items overlap (CUSTOM is kept alongside everything).
@@ -215,7 +215,7 @@ _TRANSLATED_TITLE = re.compile(r"[ \t]*[/／|｜][ \t]*[\x20-\x7e]+$")
 
 
 # Even under a notice's title: a paper about what is not yet announced (内示, 公表前).
-_NOT_YET_PUBLIC = re.compile(r"内示|公表前|未公表|解禁前|口外しない")
+_NOT_YET_PUBLIC = re.compile(r"内示|公表前|未公表|解禁前|口外しない|[（(][ \t]*伺い[ \t]*[）)]|事後公表(?:とし|とする)")
 _PERSONNEL_TITLE = re.compile(r"人事異動|任免|役員の異動|幹部職員の異動")
 _NOT_YET = re.compile(r"内示|[（(][ \t]*案[ \t]*[）)]|予定|検討|部外秘|取扱い?注意|取り扱い注意|関係者限り|機密性")
 

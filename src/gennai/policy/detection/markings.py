@@ -61,7 +61,7 @@ _HI = re.compile(
     + r"(?:[一-龥][ \t]*){1,6}限" + _S + r"り|[部省庁局課]" + _S + "外" + _S + "秘)"
     r"|(?<![極外神便黙奥])(秘)(?=扱い|取扱い|文書)"
     # 秘（指定期間：…） at the start of a line: the designation and its period
-    r"|(?:^|(?<=\n))[ \t]*(秘)(?=[ \t]*[（(][^）)\n]{0,30}(?:指定|期間|解除|まで))"
+    r"|(?:^|(?<=\n))[ \t]*(秘)(?=[ \t]*[（(][^）)\n]{0,30}(?:指定|期間|解除|まで)|[ \t]{2,}|[ \t]+(?:指定|文書番号))"
     # the value of a classification field: "取扱区分：秘", "秘密区分 : 秘"
     r"|(?:取[ \t]*扱[ \t]*い?[ \t]*区[ \t]*分|秘[ \t]*密[ \t]*区[ \t]*分|格[ \t]*付[ \t]*け?|指[ \t]*定[ \t]*区[ \t]*分)[ \t]*[:：][ \t]*(秘)(?=[ \t]*(?:\r?\n|$|[、,・/(（]))"
 )
@@ -93,7 +93,7 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("査定中", None, "査定中 / under budget assessment"),
     ("議決前", r"(?:議会|議)" + _S + "決" + _S + "前|" + _spaced("発表前") + "|" + _spaced("内示前"), "議決前・発表前 / before the decision or announcement"),
     # a heading that says the paper is for internal deliberation or a rough first draft
-    ("内部検討", r"[【〔\[(「]" + _S + _spaced("内部検討") + _S + r"(?:中|用|資料)?" + _S + r"[】〕\])」]" + "|" + _spaced("内部検討中"),
+    ("内部検討", r"[【〔\[(「]" + _S + r"(?:内部|[課部局室庁省]" + _S + "内)" + _S + _spaced("検討") + _S + r"(?:中|用|資料)?" + _S + r"[】〕\])」]" + "|" + _spaced("内部検討中"),
      "内部検討 / for internal deliberation"),
     ("たたき台", r"[(【〔\[「]" + _S + r"(?:たたき台|叩き台)" + _S + r"[)】〕\]」]", "たたき台 / rough draft"),
     # an instruction not to take the paper outside the section
@@ -109,7 +109,7 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("説明前", r"(?:首長|市長|町長|村長|区長|知事|大臣|幹部|議会|長官)" + _S + "(?:へ|に)" + _S + "の?" + _S
      + "(?:説明|報告|レク)" + _S + "前", "幹部説明前 / before briefing the head"),
     # 起案 drafts: a decision not yet taken
-    ("起案用紙", _spaced("起案") + _S + "(?:用紙|書|日|者)", "起案文書 / draft for decision (起案)"),
+    ("起案用紙", _spaced("起案") + _S + "(?:用紙|書|日|者|[:：])|[（(]" + _S + _spaced("伺い") + _S + "[）)]", "起案文書 / draft for decision (起案)"),
     ("決裁前", None, "決裁前 / not yet decided"),
     ("予定価格", None, "予定価格 / estimated contract price"),
     ("最低制限価格", None, "最低制限価格 / minimum bid price"),

@@ -608,6 +608,13 @@ def find_people(
         for m in _LATIN_CLOSING.finditer(text):
             if _free(items, m.start("n"), m.end("n")):
                 items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "署名の氏名 / name signed under a letter's closing"))
+    if "・" in text:
+        for m in _KATAKANA_NAME_HONORIFIC.finditer(text):
+            inside = [it for it in items if m.start("n") <= it.start and it.end <= m.end("n")]
+            rest = [it for it in items if it not in inside]
+            if _free(rest, m.start("n"), m.end("n")) and not (public_notice and m.group("h") == "氏"):
+                items = rest
+                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "敬称付きの氏名 / personal name with honorific"))
     if "の" in text:
         for m in _RELATIVE_NO_OTHER_SCRIPT.finditer(text):
             if _free(items, m.start("n"), m.end("n")):
@@ -683,6 +690,8 @@ _LATIN_CLOSING = re.compile(
     r"thank you(?: very much)?|thanks(?: again)?|many thanks|best wishes|best)[ \t]*[,.!]?[ \t]*\r?\n)"
     r"[ \t]*(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?:[ \t]+[A-Z][A-Za-z]+(?:-[A-Z][a-z]+)?){0,2})[ \t]*(?=\r?\n|$|[（(])"
 )
+# グエン・ティ・ラン様: a katakana name in parts before an honorific
+_KATAKANA_NAME_HONORIFIC = re.compile(r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*(?P<h>様|さん|さま|氏|殿)")
 # 娘のHana（1歳）, 知人のタパさん, 夫のラマ・ビカス: a relative named in another script after の
 _RELATIVE_NO_OTHER_SCRIPT = re.compile(
     r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*"
