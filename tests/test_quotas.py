@@ -643,3 +643,19 @@ def test_build_quota_service(engine: Engine) -> None:
         await shared.aclose()
 
     asyncio.run(scenario())
+
+
+def test_concurrent_requests_share_one_limits_query(engine: Engine) -> None:
+    """When the cached limits expire under load, one query runs and the others wait for it."""
+    from sqlalchemy import event
+
+    queries: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
+    limits = QuotaLimits(engine, ttl_s=10.0)
+
+    async def burst() -> None:
+        results = await asyncio.gather(*(limits.subjects("u1", "t1") for _ in range(50)))
+        assert all(len(r) == 2 for r in results)
+
+    asyncio.run(burst())
+    assert len([q for q in queries if "quotas" in q]) == 1

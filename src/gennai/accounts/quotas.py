@@ -791,6 +791,9 @@ class QuotaLimits:
         self._ttl_s = ttl_s
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, Limits]] = {}
+        # One database query per expired key at a time: requests that arrive while it runs
+        # wait for it instead of each querying (200 concurrent requests, one query).
+        self._loading: dict[tuple[tuple[str, str], ...], asyncio.Future[dict[tuple[str, str], Limits]]] = {}
 
     def _fresh(self, key: tuple[str, str], now: float) -> Limits | None:
         hit = self._cache.get(key)
@@ -842,10 +845,28 @@ class QuotaLimits:
             else:
                 found[key] = limits
         if missing:
-            loaded = await asyncio.to_thread(self._load, missing)
-            self._store(loaded)
-            found.update(loaded)
+            found.update(await self._load_once(tuple(missing)))
         return [Subject(scope, subject_id, found[(scope, subject_id)]) for scope, subject_id in keys]
+
+    async def _load_once(self, keys: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], Limits]:
+        """Load these keys, or wait for the load of the same keys already running."""
+        running = self._loading.get(keys)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[dict[tuple[str, str], Limits]] = asyncio.get_running_loop().create_future()
+        self._loading[keys] = future
+        try:
+            loaded = await asyncio.to_thread(self._load, list(keys))
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as unhandled
+            raise
+        else:
+            self._store(loaded)
+            future.set_result(loaded)
+            return loaded
+        finally:
+            self._loading.pop(keys, None)
 
     def invalidate(self, scope: str | None = None, subject_id: str | None = None) -> None:
         """Forget cached limits (all, or one subject's) in this worker."""
