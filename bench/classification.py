@@ -54,6 +54,7 @@ BLIND3_PREFIX = "h-blind3-"  # third held-out set, written blind and scored once
 BLIND4_PREFIX = "h-blind4-"  # fourth held-out set, written blind and scored once (--split blind4)
 BLIND5_PREFIX = "h-blind5-"  # fifth held-out set, written blind and scored once (--split blind5)
 BLIND6_PREFIX = "h-blind6-"  # sixth held-out set, written blind and scored once (--split blind6)
+BLIND7_PREFIX = "h-blind7-"  # seventh held-out set, written blind and scored once (--split blind7)
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
 TYPES = ("MY_NUMBER", "CORPORATE_NUMBER", "PHONE", "POSTAL_CODE", "EMAIL", "PASSPORT", "DRIVERS_LICENSE",
@@ -310,6 +311,8 @@ def select_split(docs: list[dict], split: str) -> list[dict]:
         return [d for d in docs if d["id"].startswith(BLIND5_PREFIX)]
     if split == "blind6":
         return [d for d in docs if d["id"].startswith(BLIND6_PREFIX)]
+    if split == "blind7":
+        return [d for d in docs if d["id"].startswith(BLIND7_PREFIX)]
     return [d for d in docs if not d["id"].startswith(HELD_OUT)
             and split_of(d["id"]) == split]
 
@@ -331,7 +334,7 @@ def main() -> None:
     ap.add_argument("--presidio-docs", type=int, default=None, help="documents for Presidio's accuracy run")
     ap.add_argument("--errors", type=int, default=6, help="error examples printed per type (console only)")
     ap.add_argument("--note", default=None, help="a line of free text added to the report (e.g. what changed)")
-    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "blind3", "blind4", "blind5", "blind6", "all"), default="all",
+    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "blind3", "blind4", "blind5", "blind6", "blind7", "all"), default="all",
                     help="which part of the corpus to score: dev (tune on it), test (report only), fresh (the "
                          "h-fresh-* held-out set written blind, report only), final (the h-final-* held-out set "
                          "written blind, scored once), blind3 (the h-blind3-* third held-out set written blind, "
@@ -470,7 +473,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
              "blind3": f" (third blind held-out set: ids {BLIND3_PREFIX}*)",
              "blind4": f" (fourth blind held-out set: ids {BLIND4_PREFIX}*)",
              "blind5": f" (fifth blind held-out set: ids {BLIND5_PREFIX}*)",
-             "blind6": f" (sixth blind held-out set: ids {BLIND6_PREFIX}*)"}[getattr(args, "split", "all")]
+             "blind6": f" (sixth blind held-out set: ids {BLIND6_PREFIX}*)",
+             "blind7": f" (seventh blind held-out set: ids {BLIND7_PREFIX}*)"}[getattr(args, "split", "all")]
     L.append(f"- corpus: `bench/data/classification/corpus.jsonl`{split}, {len(docs)} documents, {corpus_chars:,} characters "
              f"(class 1/2/3: {cls[1]}/{cls[2]}/{cls[3]}), {sum(ents.values())} labelled entities; genres: "
              + ", ".join(f"{g} {n}" for g, n in genres.most_common()))
@@ -498,6 +502,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
                  "saw the detector's code, its results or the other held-out sets); never tuned on")
     if getattr(args, "split", "all") == "blind5":
         L.append("- fifth held-out set written blind; scored once: `source/95_heldout_blind5.md` (its author never "
+                 "saw the detector's code, its results or the other held-out sets); never tuned on")
+    if getattr(args, "split", "all") == "blind7":
+        L.append("- seventh held-out set written blind; scored once: `source/98_heldout_blind7.md` (its author never "
                  "saw the detector's code, its results or the other held-out sets); never tuned on")
     if getattr(args, "split", "all") == "blind6":
         L.append("- sixth held-out set written blind; scored once: `source/97_heldout_blind6.md` (its author never "
@@ -529,7 +536,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
                                              "blind3": "third blind held-out set",
                                              "blind4": "fourth blind held-out set",
                                              "blind5": "fifth blind held-out set",
-                                             "blind6": "sixth blind held-out set"}[getattr(args, "split", "all")]
+                                             "blind6": "sixth blind held-out set",
+                                             "blind7": "seventh blind held-out set"}[getattr(args, "split", "all")]
              + ")")
     L.append("")
     L.append("| target | gennai | Presidio | verdict |")
