@@ -35,7 +35,7 @@ _BUILDING_WORDS = r"(?:ハイツ|ハイム|マンション|コーポ|レジデ�
 _BUILDING = r"(?:[ァ-ヴ](?:[ァ-ヴーヶ一-龥A-Za-z・]|[0-9]{1,3}(?=条|番館)){1,14}|[一-龥々ヶぁ-ゖァ-ヴー]{1,8}" + _BUILDING_WORDS + r"[ァ-ヴーヶ一-龥]{0,6})"
 # A room: 203, 507号, 801号室, 6F, 2階, B-204, 3-B, 14棟507号
 _ROOM = (
-    r"(?:[0-9]{1,3}[ \t]?号?棟[ \t]?)?"
+    r"(?:(?:[0-9]{1,3}|[A-Z])[ \t]?号?棟[ \t]?)?"
     r"(?:[0-9]{1,2}F-?[A-Z](?![A-Za-z])|[0-9]{1,4}[ \t]?(?:号室|号|階|F)|[A-Z][ \t]?-?[ \t]?[0-9]{1,4}|[0-9]{1,4}[ \t]?-[ \t]?[A-Z0-9]{1,4}|[0-9]{2,4})"
     r"(?![0-9A-Za-z])"
 )
@@ -48,6 +48,7 @@ _ADDRESS = re.compile(
     r"(?:" + _W + r"|[0-9]+(?:条|線|地割|部)[東西南北]?|第[0-9]+号){0,16}?"
     r"(?:(?P<chome_only>" + _NUM + r"[ \t]?丁目)(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?の?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+(?:[-ー][0-9]+)?)?)?"
     r"|[0-9]+[ \t]?番地?(?:[ \t]?の?[0-9]+(?:号|[-ー][0-9]{1,4}(?![0-9]))?)?"
+    r"|[0-9]+[ \t]?丁[ \t]?[0-9]+(?:[-ー][0-9]{1,4})?"  # 中百舌鳥町5丁663
     r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+(?:[-ー][0-9]{1,4}(?![0-9]))?)?"  # 3-18-4, 3-18-4-202 (the room last)
     r"|(?P<bare>[0-9]{1,5}(?=[ \t]|\r?\n|$|[)）、,。]))"  # a lot number alone (小田中1320): only where the context says it is an address
     r")"
@@ -68,7 +69,9 @@ _PRIVATE_LABEL = re.compile(
     r"|(?:現住所|住所|居所|自宅|住居|居住地|お住まい|転居先|転入先|実家|帰省先)[ \t]*[:：]?[ \t]*〒?[ \t]*[0-9]{3}-?[0-9]{4}[ \t]*$"
 )
 # "譲渡人：山田 花子（市内の住所）": an address in parentheses after a labelled person.
-_PERSON_ROW_PAREN = re.compile(r"(?:[:：]|^)[ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$")
+# 飯塚 正義氏（東京都八王子市…）: a person's address in parentheses after their name
+_HONORIFIC_PAREN_BEFORE = re.compile(r"(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
+_PERSON_ROW_PAREN = re.compile(r"(?:[:：]|^)[ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$|(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
 _PUBLIC_BEFORE = re.compile(
     r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|(?<![一-龥])場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
     r"(?<![帰反])省(?!先)|(?<![来登退出在])庁|(?:公民館|会館|体育館|図書館|美術館|博物館|学校|ホール|公園|病院|施設|(?<!住)所|駅)[ \t]*[（(]|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
@@ -97,7 +100,7 @@ _ROMAJI_ADDRESS = re.compile(
 )
 _ROMAJI_MUNICIPALITY = re.compile(r"-(?:ku|shi|cho|machi|mura|gun|son)\b|\b(?:Tokyo|Osaka|Kyoto|Hokkaido)\b|-(?:ken|fu)\b")
 _ROMAJI_PUBLIC_BEFORE = re.compile(
-    r"(?i:venue|office|city hall|ward office|headquarters|located at|address of the|kaikan|hall|cent(?:er|re)|library|station|"
+    r"(?i:venue|office|city hall|ward office|headquarters|located at|address of the|kaikan|hall|cent(?:er|re)|library|station|floor|"
     r"building|plaza|museum|school|hospital|gymnasium|park)[^\n.]{0,20}$"
 )
 
@@ -139,6 +142,7 @@ def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS
             or _PRIVATE_AFTER.match(text, end)
             or (columns.addresses and columns.in_address_cell(start, end))
             or _addressee_above(text, line_start, start)
+            or bool(_HONORIFIC_PAREN_BEFORE.search(before))
         )
         if m.group("bare") is not None and not (
             private

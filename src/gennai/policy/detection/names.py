@@ -163,9 +163,11 @@ _HONORIFICS_OMITTED = re.compile(r"敬称略|敬称は省略")
 # A sample form: 【記入例】 at the top; the names in it are examples.
 _SAMPLE_FORM = re.compile(r"^[ \t\n]*[【\[〔(（<＜]?[ \t]*(?:記入例|記載例|見本|サンプル|作成例)")
 _AUTHOR_AFTER = re.compile(r"[ \t]*(?:著|編著|編|訳|監修|作|画|撮影|作詞|作曲)(?![一-龥])")
+# 夏目漱石の『坊っちゃん』: a name written as one word before the title of a work
+_WORK_AFTER = re.compile(r"の?[『「]")
 _HIGH_BEFORE = re.compile(_HIGH_TITLES + r"[ \t]*[:：]?[ \t]*$")
 _HIGH_AFTER = re.compile(r"^[ \t]*(?:[一-龥]{1,8}?)?" + _HIGH_TITLES)
-_TITLE_AFTER = re.compile(r"^[ \t]*(?:[一-龥]{1,8}?)?(?:" + _HIGH_TITLES + "|" + _TITLES + ")")
+_TITLE_AFTER = re.compile(r"^[ \t]*(?:[一-龥ぁ-ゖァ-ヴー]{1,10}?)?(?:" + _HIGH_TITLES + "|" + _TITLES + ")")
 # A list of people after a title: "委員 土井 晴美、森下 修（公募）、坂口 亜希子" (each of them a
 # member named in that role).
 _LIST_AFTER_TITLE = re.compile(
@@ -176,7 +178,7 @@ _LIST_AFTER_TITLE = re.compile(
 # 審査委員：): the people on it with a title, or listed after one, are named in their role, in
 # public and internal papers alike.
 _ROSTER_LINE = re.compile(
-    r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席者?|出席委員|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)"
+    r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席(?:した|する)?(?:職員|者|委員)?|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)"
     r"(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]"
 )
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
@@ -538,9 +540,14 @@ def find_people(
                 continue  # 田中角栄内閣, 長谷川町子美術館: a name used as part of another name
             if not labelled and _AUTHOR_AFTER.match(after):
                 continue  # 山田 太郎 著, 鈴木 一郎 編: the author of a published work
+            if not (labelled or honorific) and _WORK_AFTER.match(after) and not _SPACE_IN_NAME.search(text, span_start, span_end):
+                continue  # 夏目漱石の『坊っちゃん』: an author written as one word
+            if not labelled and _TITLE_BEFORE.search(before) and _staff_contact(text, span_end):
+                continue  # 課長補佐 石動 誠（内線 2373）: staff named as the office's contact
+            roster = _ROSTER_LINE.match(text, line_start) is not None
             if (
-                not labelled
-                and (public_notice or _ROSTER_LINE.match(text, line_start))
+                (not labelled or roster)
+                and (public_notice or roster)
                 and (
                     _TITLE_BEFORE.search(before)
                     or _TITLE_AFTER.match(after)
@@ -615,6 +622,22 @@ def find_people(
             if _free(rest, m.start("n"), m.end("n")) and not (public_notice and m.group("h") == "氏"):
                 items = rest
                 items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "敬称付きの氏名 / personal name with honorific"))
+    if "(" in text or "（" in text:
+        for m in _NAME_THEN_RELATION.finditer(text):
+            inside = [it for it in items if m.start("n") <= it.start and it.end <= m.end("n")]
+            rest = [it for it in items if it not in inside]
+            if _free(rest, m.start("n"), m.end("n")) and not _TITLE_WORD.search(m.group("n")):
+                items = rest
+                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "続柄を添えた氏名 / name given with a family relation"))
+    for m in _SHORT_NAME_HONORIFIC.finditer(text) if not public_notice else ():
+        parts = m.group("n").split()
+        if any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
+            continue
+        inside = [it for it in items if m.start("n") <= it.start and it.end <= m.end("n")]
+        rest = [it for it in items if it not in inside]
+        if _free(rest, m.start("n"), m.end("n")):
+            items = rest
+            items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "敬称付きの氏名 / personal name with honorific"))
     if "の" in text:
         for m in _RELATIVE_NO_OTHER_SCRIPT.finditer(text):
             if _free(items, m.start("n"), m.end("n")):
@@ -690,6 +713,16 @@ _LATIN_CLOSING = re.compile(
     r"thank you(?: very much)?|thanks(?: again)?|many thanks|best wishes|best)[ \t]*[,.!]?[ \t]*\r?\n)"
     r"[ \t]*(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?:[ \t]+[A-Z][A-Za-z]+(?:-[A-Z][a-z]+)?){0,2})[ \t]*(?=\r?\n|$|[（(])"
 )
+# 黄 晨曦（長女）, ヘレラ 小暮 ルシア（同配偶者）: a name followed by the person's relation
+_NAME_THEN_RELATION = re.compile(
+    r"(?<![一-龥々ぁ-ゖァ-ヴー])(?P<n>(?:[一-龥々]{1,4}|[ァ-ヴー]{2,8})(?:[ \t・](?:[一-龥々]{1,4}|[ァ-ヴー]{1,8})){1,2})[ \t]*[（(][ \t]*(?:同)?"
+    r"(?:" + _RELATION_WORDS + r"|配偶者|本人|世帯主)[ \t]*[）)]"
+)
+# 王 俊傑様, 王 子涵さん: surname, space, given name (kanji) and an honorific
+# (a one-character surname, as in Chinese and Korean names; longer ones are the dictionary's job:
+# 本日 美香さん is not a name)
+_SHORT_NAME_HONORIFIC = re.compile(r"(?<![一-龥々])(?P<n>[一-龥][ \t][一-龥々]{1,2})[ \t]*(?:様|さん|さま|殿)")
+_NOT_A_NAME_PART = re.compile(r"[課係部局室所会社市町村区県都府道庁省長員者方家宛御各]$|^(?:御|各|皆)")
 # グエン・ティ・ラン様: a katakana name in parts before an honorific
 _KATAKANA_NAME_HONORIFIC = re.compile(r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*(?P<h>様|さん|さま|氏|殿)")
 # 娘のHana（1歳）, 知人のタパさん, 夫のラマ・ビカス: a relative named in another script after の
@@ -709,14 +742,20 @@ _KANA_AFTER_COLON = re.compile(
 
 
 _ORGANISATION = re.compile(r"会社|法人|協会|組合|財団|社団|機構|センター|事務所|病院|医院|商店|工房|窯元|[課係室部局市町村店園館]$")
-_NAME_CELL = re.compile(r"[一-龥々ァ-ヴーぁ-ゖ・]{1,8}(?:[ \t][一-龥々ァ-ヴーぁ-ゖ・]{1,8})?")
+_NAME_CELL = re.compile(r"[一-龥々ァ-ヴーぁ-ゖ・]{1,16}(?:[ \t][一-龥々ァ-ヴーぁ-ゖ・]{1,10}){0,2}")
+_FORM_WORD = re.compile(r"事項|年月日|月日|[前後欄等]$|区分|種類|内容|理由|方法|場所|所在地|番号|合計|小計|備考|記入|なし")
 
 
 def _whole_name_cells(text: str, items: list[Item], columns: Columns) -> list[Item]:
     """A cell under a 氏名 column holding a name-shaped value is one person, whole (甲斐 美琴,
     サントス ルアナ), even where the dictionary found only a part of it or nothing."""
     for start, end in columns.names:
-        if not _NAME_CELL.fullmatch(text, start, end) or _TITLE_WORD.fullmatch(text, start, end) or _ORGANISATION.search(text, start, end):
+        if (
+            not _NAME_CELL.fullmatch(text, start, end)
+            or _TITLE_WORD.fullmatch(text, start, end)
+            or _ORGANISATION.search(text, start, end)
+            or _FORM_WORD.search(text, start, end)
+        ):
             continue
         inside = [it for it in items if start <= it.start and it.end <= end]
         if any(it.start == start and it.end == end for it in inside):
@@ -730,7 +769,7 @@ def _whole_name_cells(text: str, items: list[Item], columns: Columns) -> list[It
 
 # 鴨志田 浩（船橋市三山6-22-1）：… / タン・メイリン（船橋市…）: a speaker at the start of a line with
 # their address in parentheses (a record of residents' remarks)
-_SPEAKER = re.compile(r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t]?[一-龥々ぁ-ゖァ-ヴー]{1,5}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3})[ \t]*[（(][ \t]*$")
+_SPEAKER = re.compile(r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,5}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3})[ \t]*[（(][ \t]*$")
 
 
 def _speakers_with_addresses(text: str, people: list[Item], contacts: list[Item]) -> list[Item]:
@@ -744,6 +783,18 @@ def _speakers_with_addresses(text: str, people: list[Item], contacts: list[Item]
             continue
         out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "住所を添えた氏名 / name given with an address"))
     return out
+
+
+_EXTENSION_AFTER = re.compile(r"[ \t]*[（(][ \t]*(?:内線|直通|電話|TEL)")
+_CONTACT_NEXT_LINE = re.compile(r"[ \t]*(?:電話|TEL|Tel|内線|直通|FAX|メール|E-?mail)", re.I)
+
+
+def _staff_contact(text: str, end: int) -> bool:
+    """After a titled name: (内線 …), or the line below starts with 電話/メール (a contact block)."""
+    if _EXTENSION_AFTER.match(text, end):
+        return True
+    line_end = text.find("\n", end)
+    return line_end >= 0 and _CONTACT_NEXT_LINE.match(text, line_end + 1) is not None
 
 
 def _has_colon(text: str, start: int, end: int) -> bool:
@@ -824,10 +875,12 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
             and _free(out, m.start("n"), m.end("n"))
         ):
             out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の読み / reading of a personal name"))
-        if _LATIN_ONLY.fullmatch(text, person.start, person.end):
-            m = _OTHER_WRITING.match(text, person.end)
-        else:
-            m = _LATIN_WRITING.match(text, person.end)
+        m = _OTHER_WRITING.match(text, person.end) or _LATIN_WRITING.match(text, person.end)
+        if m is not None and (
+            (_HAS_KANJI.search(m.group("n")) and _HAS_KANJI.search(text, person.start, person.end))
+            or any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in m.group("n").split())
+        ):
+            m = None  # 秋山 千晴（福祉課 主任）: a section and a title, not the name written another way
         if m is not None:
             if _free(people, m.start("n"), m.end("n")) and _free(out, m.start("n"), m.end("n")):
                 out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の別表記 / the name written another way"))
