@@ -49,3 +49,20 @@ def test_found(text: str, kind: str, value: str) -> None:
 def test_not_private_people(text: str) -> None:
     people = [v for t, v in found(text) if t == "PERSON"]
     assert people in ([], ["美香", "秋山 千晴"]), people
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # from the seventh blind set (scored once, now a development set)
+        "技術提案書 評価結果（審査委員会限り）",
+        "検討メモ（R7.9.2 財政課）\n・歳出削減案",
+        "「個人番号 97378382480」って書かれた申請書が来たんだけど、どうすればいい？",
+    ],
+)
+def test_class_2_signals(text: str) -> None:
+    assert detect(text).proposed_class == 2
+
+
+def test_a_short_reception_number_is_no_my_number_signal() -> None:
+    assert detect("受付番号 1234567890 でお受けしました。").proposed_class == 1

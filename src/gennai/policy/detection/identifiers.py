@@ -80,6 +80,9 @@ def _near(text: str, start: int, words: re.Pattern[str], before: int = 30, after
 _D12_13 = re.compile(_NB + r"(?<!\+)(?<!\+[ \t])[0-9](?:" + _SEP + r"?[0-9]){11,12}" + r"(?![0-9])(?![-ー]?[0-9])")
 _MYNUMBER_WORDS = re.compile(r"マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号|my[ \t]*number", re.I)
 _LICENCE_WORDS = re.compile(r"免[ \t]*許")
+_NEAR_MY_NUMBER = re.compile(
+    r"(?:マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号)[ \t]*(?:欄)?[ \t]*[:：は]?[ \t]*[「『(（]?[ \t]*(?P<n>[0-9](?:[ \t\-]?[0-9]){9,12})(?![0-9])"
+)
 _CORP_WORDS = re.compile(r"法[ \t]*人[ \t]*番[ \t]*号")
 _OTHER_NUMBER_WORDS = re.compile(
     r"(?:文書|注文|受付|管理|整理|伝票|会員|契約|案件|請求|問合せ|申請|登録|受理|発注|製造|シリアル|識別|証券|保険証)[ \t]*(?:番号|No\.?|ID)",
@@ -337,6 +340,13 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
                     cues.append((start, end, "マイナンバーの記載（検査数字不一致）/ number labelled as My Number (check digit fails)"))
         elif my_number_is_valid(digits) and not _near(text, start, _OTHER_NUMBER_WORDS, before=15) and not _in_number_list(text, raw, start, end):
             add(Item("MY_NUMBER", start, end, 2, "マイナンバー（検査数字一致）/ My Number with valid check digit"))
+
+    # 個人番号 97378382480: a number of 10-13 digits written as a My Number but not 12 digits
+    # (a mistyped one) is no My Number, but the text says it is one
+    for m in _NEAR_MY_NUMBER.finditer(text) if cues is not None and _MYNUMBER_WORDS.search(text) else ():
+        if free(*m.span("n")) and len(_digits(m.group("n"))) in (10, 11, 13):
+            taken.append(m.span("n"))
+            cues.append((m.start("n"), m.end("n"), "マイナンバーの記載（桁数不一致）/ number labelled as My Number (wrong length)"))
 
     for m in _PASSPORT.finditer(text) if _PASSPORT_WORDS.search(text) else ():
         if free(*m.span()) and _near(text, m.start(), _PASSPORT_WORDS, before=30):

@@ -45,7 +45,7 @@ _MARKING = re.compile(r"(?=[極取部省庁局課社室複配転外持暗])(?:" 
 _KAGIRI = re.compile("限" + _S + "り")
 _GROUP_WORDS = ("関係者", "担当者", "出席者", "参加者", "構成員", "委員", "職員", "幹部", "関係課", "関係省庁", "関係機関", "関係部局")
 _GROUP_BEFORE = re.compile(
-    r"(?:" + "|".join(_spaced(w) for w in _GROUP_WORDS) + r"|(?:[一-龥][ \t]*){1,5}[内課部局省庁室係班者長])" + _S + "$"
+    r"(?:" + "|".join(_spaced(w) for w in _GROUP_WORDS) + r"|(?:[一-龥][ \t]*){1,6}[内課部局省庁室係班者長会])" + _S + "$"
 )
 _LEVEL = re.compile(r"(?<![要])機" + _S + "密" + _S + "性" + _S + r"(?:レベル|区分)?" + _S + r"[:：=]?" + _S + r"(III|II|I|[123])" + r"(?:" + _S + "情報)?(?![0-9])")
 _MARKING_CHARS = re.compile(r"[秘注禁必]")
@@ -82,6 +82,7 @@ _NOT_GROUPS = ("今回", "本日", "当日", "一回", "一度", "年度", "在�
 # None for the spaced key itself, reason)
 _CUES: list[tuple[str, str | None, str]] = [
     ("未定稿", None, "未定稿 / unfinished draft"),
+    ("検討メモ", None, "検討メモ / deliberation memo"),
     ("検討中の案", None, "検討中の案 / draft under deliberation"),
     ("内部検討用", None, "内部検討用 / for internal deliberation"),
     ("内部検討資料", None, "内部検討資料 / internal deliberation material"),
