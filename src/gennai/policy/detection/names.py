@@ -617,27 +617,16 @@ def find_people(
                 items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "署名の氏名 / name signed under a letter's closing"))
     if "・" in text:
         for m in _KATAKANA_NAME_HONORIFIC.finditer(text):
-            inside = [it for it in items if m.start("n") <= it.start and it.end <= m.end("n")]
-            rest = [it for it in items if it not in inside]
-            if _free(rest, m.start("n"), m.end("n")) and not (public_notice and m.group("h") == "氏"):
-                items = rest
-                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "敬称付きの氏名 / personal name with honorific"))
-    if "(" in text or "（" in text:
+            if not (public_notice and m.group("h") == "氏"):
+                items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
+    if "(" in text:  # NFKC text: （ is (
         for m in _NAME_THEN_RELATION.finditer(text):
-            inside = [it for it in items if m.start("n") <= it.start and it.end <= m.end("n")]
-            rest = [it for it in items if it not in inside]
-            if _free(rest, m.start("n"), m.end("n")) and not _TITLE_WORD.search(m.group("n")):
-                items = rest
-                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "続柄を添えた氏名 / name given with a family relation"))
+            if not _TITLE_WORD.search(m.group("n")):
+                items = _as_one_name(items, *m.span("n"), "続柄を添えた氏名 / name given with a family relation")
     for m in _SHORT_NAME_HONORIFIC.finditer(text) if not public_notice else ():
         parts = m.group("n").split()
-        if any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
-            continue
-        inside = [it for it in items if m.start("n") <= it.start and it.end <= m.end("n")]
-        rest = [it for it in items if it not in inside]
-        if _free(rest, m.start("n"), m.end("n")):
-            items = rest
-            items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "敬称付きの氏名 / personal name with honorific"))
+        if not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
+            items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
     if "の" in text:
         for m in _RELATIVE_NO_OTHER_SCRIPT.finditer(text):
             if _free(items, m.start("n"), m.end("n")):
@@ -646,10 +635,8 @@ def find_people(
         for m in _KANA_AFTER_COLON.finditer(text):
             start, end = m.span("n")
             line_start = text.rfind("\n", 0, start) + 1
-            outside = [it for it in items if not (start <= it.start and it.end <= end)]
-            if _free(outside, start, end) and _LABEL.search(text[max(line_start, start - 30) : start]):
-                items = outside
-                items.append(Item("PERSON", start, end, 2, "氏名欄の氏名 / personal name after a name label"))
+            if _LABEL.search(text[max(line_start, start - 30) : start]):
+                items = _as_one_name(items, start, end, "氏名欄の氏名 / personal name after a name label")
     if columns.names:
         items = _whole_name_cells(text, items, columns)
     if contacts and not public_notice:
@@ -757,13 +744,8 @@ def _whole_name_cells(text: str, items: list[Item], columns: Columns) -> list[It
             or _FORM_WORD.search(text, start, end)
         ):
             continue
-        inside = [it for it in items if start <= it.start and it.end <= end]
-        if any(it.start == start and it.end == end for it in inside):
-            continue
-        if not _free([it for it in items if it not in inside], start, end):
-            continue
-        items = [it for it in items if it not in inside]
-        items.append(Item("PERSON", start, end, 2, "氏名欄の氏名 / personal name after a name label"))
+        if not any(it.start == start and it.end == end for it in items):
+            items = _as_one_name(items, start, end, "氏名欄の氏名 / personal name after a name label")
     return items
 
 
@@ -833,6 +815,15 @@ def _relative_after_no(text: str, morphemes: list[tuple[int, int, str, str]], k:
     return None
 
 
+def _as_one_name(items: list[Item], start: int, end: int, reason: str) -> list[Item]:
+    """items with start..end as one PERSON in place of the parts of it found before (グエン・
+    ティ・ラン found as three words); unchanged where it overlaps an item outside it."""
+    outside = [it for it in items if not (start <= it.start and it.end <= end)]
+    if not _free(outside, start, end):
+        return items
+    return [*outside, Item("PERSON", start, end, 2, reason)]
+
+
 def _free(items: list[Item], start: int, end: int) -> bool:
     return all(end <= it.start or start >= it.end for it in items)
 
@@ -850,7 +841,6 @@ _READING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖ�
 _OTHER_WRITING = re.compile(
     r"[ \t]*[（(][ \t]*(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3})[ \t]*[）)]"
 )
-_LATIN_ONLY = re.compile(r"[A-Za-z][A-Za-z '\-]*")
 # 早瀬 ミア（HAYASE Mia）: the romanised name after a Japanese one
 _LATIN_WRITING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})[ \t]*[）)]")
 _HAS_KANJI = re.compile(r"[一-龥々]")
