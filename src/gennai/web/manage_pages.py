@@ -270,6 +270,14 @@ class Failure:
     message: str | None = None
 
 
+def _show_failure(context: dict[str, Any], failure: Failure | None, status: int = 200) -> int:
+    """Put a refused change's errors into the page's context; the page's status code."""
+    if failure is None:
+        return status
+    context["errors"], context["error_message"] = failure.errors, failure.message
+    return failure.status
+
+
 def _failure(error: GatewayError, fields: Mapping[str, str], default: str | None = None) -> Failure:
     """Map a domain error to the form field it is about (its `param` or its `code`)."""
     if error.status not in (400, 404, 409):
@@ -547,10 +555,7 @@ def _team_context(visit: Visit, team_id: str) -> dict[str, Any]:
 async def _team_page(visit: Visit, team_id: str, *, status_code: int = 200, failure: Failure | None = None,
                      values: Mapping[str, Any] | None = None, new_key: Mapping[str, str] | None = None) -> Response:
     context = await asyncio.to_thread(_team_context, visit, team_id)
-    if failure is not None:
-        context["errors"] = failure.errors
-        context["error_message"] = failure.message
-        status_code = failure.status
+    status_code = _show_failure(context, failure, status_code)
     context["values"] = dict(values or {})
     context["new_key"] = new_key
     return _render(visit, "manage/team.html", context, active="overview", status_code=status_code)
@@ -943,8 +948,9 @@ async def rule_add(request: Request) -> Response:
     return _redirect(_team_path(team_id), "rule_added")
 
 
-@page
-async def rule_move(request: Request) -> Response:
+async def _rule_shown(request: Request) -> tuple[Visit, Form, TeamView, int] | Response:
+    """The visit, its form, the team and the index of the rule a move or delete button is
+    about; the team page with RULE_GONE if that rule is no longer where the page showed it."""
     team_id, position = request.path_params["team_id"], request.path_params["position"]
     visit = await _visit(request, "policy.manage", team_id, post=True)
     form = visit.form
@@ -953,6 +959,16 @@ async def rule_move(request: Request) -> Response:
     index = _rule_at(team, position, form.get("name"))
     if index is None:
         return await _team_page(visit, team_id, failure=Failure(404, message=RULE_GONE))
+    return visit, form, team, index
+
+
+@page
+async def rule_move(request: Request) -> Response:
+    shown = await _rule_shown(request)
+    if isinstance(shown, Response):
+        return shown
+    visit, form, team, index = shown
+    team_id = request.path_params["team_id"]
     rules = list(team.policy.get("rules", []))
     other = index - 1 if form.get("direction") == "up" else index + 1 if form.get("direction") == "down" else -1
     if not 0 <= other < len(rules):
@@ -967,14 +983,11 @@ async def rule_move(request: Request) -> Response:
 
 @page
 async def rule_delete(request: Request) -> Response:
+    shown = await _rule_shown(request)
+    if isinstance(shown, Response):
+        return shown
+    visit, form, team, index = shown
     team_id, position = request.path_params["team_id"], request.path_params["position"]
-    visit = await _visit(request, "policy.manage", team_id, post=True)
-    form = visit.form
-    assert form is not None
-    team = await asyncio.to_thread(visit.platform.teams.get, team_id)
-    index = _rule_at(team, position, form.get("name"))
-    if index is None:
-        return await _team_page(visit, team_id, failure=Failure(404, message=RULE_GONE))
     rules = list(team.policy.get("rules", []))
     if not form.confirmed:
         row = _team_rule_rows(visit.platform, team, [rules[index]])[0]
@@ -1062,9 +1075,7 @@ TEAM_FIELDS = {"name": "team-name", "display_name": "team-display_name", "admin"
 
 async def _new_team_page(visit: Visit, *, values: Mapping[str, Any] | None = None, failure: Failure | None = None) -> Response:
     context: dict[str, Any] = {"values": dict(values or {}), "class_options": CLASS_OPTIONS}
-    status = 200
-    if failure is not None:
-        context["errors"], context["error_message"], status = failure.errors, failure.message, failure.status
+    status = _show_failure(context, failure)
     return _render(visit, "manage/team_new.html", context, active="overview", status_code=status)
 
 
@@ -1124,9 +1135,7 @@ async def _users_page(visit: Visit, *, values: Mapping[str, Any] | None = None, 
         "role_names": ROLE_NAMES,
         "can_manage": visit.may("users.manage"),
     }
-    status = 200
-    if failure is not None:
-        context["errors"], context["error_message"], status = failure.errors, failure.message, failure.status
+    status = _show_failure(context, failure)
     return _render(visit, "manage/users.html", context, active="users", status_code=status)
 
 
@@ -1181,9 +1190,7 @@ async def _user_page(visit: Visit, user_id: str, *, values: Mapping[str, Any] | 
     context = await asyncio.to_thread(load)
     context.update({"values": dict(values or {}), "role_names": ROLE_NAMES, "can_manage": visit.may("users.manage"),
                     "is_self": user_id == visit.actor.user_id})
-    status = 200
-    if failure is not None:
-        context["errors"], context["error_message"], status = failure.errors, failure.message, failure.status
+    status = _show_failure(context, failure)
     return _render(visit, "manage/user.html", context, active="users", status_code=status)
 
 
