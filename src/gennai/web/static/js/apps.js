@@ -250,29 +250,9 @@
   });
 
   // ---------------------------------------------------------------- copying
-  function copyByCommand(value) {
-    var area = document.createElement('textarea');
-    area.value = value;
-    area.setAttribute('readonly', '');
-    area.style.position = 'fixed';
-    area.style.opacity = '0';
-    document.body.appendChild(area);
-    area.select();
-    var ok = false;
-    try { ok = document.execCommand('copy'); } catch (err) { ok = false; }
-    document.body.removeChild(area);
-    copy.focus();
-    return ok ? Promise.resolve() : Promise.reject(new Error('copy'));
-  }
-
-  function copyText(value) {
-    if (!navigator.clipboard || !window.isSecureContext) return copyByCommand(value);
-    return navigator.clipboard.writeText(value).catch(function () { return copyByCommand(value); });
-  }
-
   copy.addEventListener('click', function () {
     var value = text || answer.textContent;
-    copyText(value).then(function () {
+    g.copyText(value).then(function () {
       say('回答をコピーしました。');
     }, function () {
       say('コピーできませんでした。回答を選択してコピーしてください。');

@@ -190,24 +190,8 @@
   stop.addEventListener('click', function () { if (controller) controller.abort(); });
 
   function copy(text) {
-    function fallback() {
-      var area = document.createElement('textarea');
-      area.value = text;
-      area.setAttribute('readonly', '');
-      area.style.position = 'fixed';
-      area.style.top = '-1000px';
-      document.body.appendChild(area);
-      area.select();
-      var ok = false;
-      try { ok = document.execCommand('copy'); } catch (err) { ok = false; }
-      document.body.removeChild(area);
-      say(ok ? '回答をコピーしました。' : 'コピーできませんでした。回答を選択してコピーしてください。');
-    }
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () { say('回答をコピーしました。'); }, fallback);
-    } else {
-      fallback();
-    }
+    g.copyText(text).then(function () { say('回答をコピーしました。'); },
+      function () { say('コピーできませんでした。回答を選択してコピーしてください。'); });
   }
 
   log.addEventListener('click', function (event) {

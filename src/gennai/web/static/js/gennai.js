@@ -371,7 +371,32 @@
     window.addEventListener('load', function () { upgradeMarkdown(document); });
   }
 
+  // Copy text to the clipboard: the Clipboard API where the page may use it, else a hidden
+  // textarea and execCommand (old corporate browsers, plain http). Focus goes back to where it
+  // was (the textarea takes it while selected). A promise: resolved when copied.
+  function copyByCommand(value) {
+    var back = document.activeElement;
+    var area = document.createElement('textarea');
+    area.value = value;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed';
+    area.style.opacity = '0';
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand('copy'); } catch (err) { ok = false; }
+    document.body.removeChild(area);
+    if (back && back.focus) back.focus();
+    return ok ? Promise.resolve() : Promise.reject(new Error('copy'));
+  }
+
+  function copyText(value) {
+    if (!navigator.clipboard || !window.isSecureContext) return copyByCommand(value);
+    return navigator.clipboard.writeText(value).catch(function () { return copyByCommand(value); });
+  }
+
   gennai.csrfToken = csrfToken;
+  gennai.copyText = copyText;
   gennai.markdown = markdown;
   gennai.renderMarkdown = renderMarkdown;
   gennai.upgradeMarkdown = upgradeMarkdown;
