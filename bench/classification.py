@@ -50,11 +50,15 @@ RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
 FRESH_PREFIX = "h-fresh-"  # held-out set written blind after the detector was frozen (--split fresh)
 FINAL_PREFIX = "h-final-"  # final held-out set, written blind and scored once (--split final)
-BLIND3_PREFIX = "h-blind3-"  # third held-out set, written blind and scored once (--split blind3)
-BLIND4_PREFIX = "h-blind4-"  # fourth held-out set, written blind and scored once (--split blind4)
-BLIND5_PREFIX = "h-blind5-"  # fifth held-out set, written blind and scored once (--split blind5)
-BLIND6_PREFIX = "h-blind6-"  # sixth held-out set, written blind and scored once (--split blind6)
-BLIND7_PREFIX = "h-blind7-"  # seventh held-out set, written blind and scored once (--split blind7)
+# Later sets written blind, each scored alone once when new (--split NAME) and a development set
+# after that: split name → (id prefix, source file, ordinal in the report).
+BLIND_SETS = {
+    "blind3": ("h-blind3-", "80_heldout_blind3.md", "third"),
+    "blind4": ("h-blind4-", "90_heldout_blind4.md", "fourth"),
+    "blind5": ("h-blind5-", "95_heldout_blind5.md", "fifth"),
+    "blind6": ("h-blind6-", "97_heldout_blind6.md", "sixth"),
+    "blind7": ("h-blind7-", "98_heldout_blind7.md", "seventh"),
+}
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
 TYPES = ("MY_NUMBER", "CORPORATE_NUMBER", "PHONE", "POSTAL_CODE", "EMAIL", "PASSPORT", "DRIVERS_LICENSE",
@@ -295,7 +299,7 @@ def split_of(doc_id: str) -> str:
 
 def select_split(docs: list[dict], split: str) -> list[dict]:
     """The documents of one half ("dev", "test"; without the held-out sets), the fresh held-out set
-    ("fresh"), the final held-out set ("final"), the third blind held-out set ("blind3") or all of them
+    ("fresh"), the final held-out set ("final"), one of the later blind sets (BLIND_SETS) or all of them
     ("all")."""
     if split == "all":
         return docs
@@ -303,16 +307,8 @@ def select_split(docs: list[dict], split: str) -> list[dict]:
         return [d for d in docs if d["id"].startswith(FRESH_PREFIX)]
     if split == "final":
         return [d for d in docs if d["id"].startswith(FINAL_PREFIX)]
-    if split == "blind3":
-        return [d for d in docs if d["id"].startswith(BLIND3_PREFIX)]
-    if split == "blind4":
-        return [d for d in docs if d["id"].startswith(BLIND4_PREFIX)]
-    if split == "blind5":
-        return [d for d in docs if d["id"].startswith(BLIND5_PREFIX)]
-    if split == "blind6":
-        return [d for d in docs if d["id"].startswith(BLIND6_PREFIX)]
-    if split == "blind7":
-        return [d for d in docs if d["id"].startswith(BLIND7_PREFIX)]
+    if split in BLIND_SETS:
+        return [d for d in docs if d["id"].startswith(BLIND_SETS[split][0])]
     return [d for d in docs if not d["id"].startswith(HELD_OUT)
             and split_of(d["id"]) == split]
 
@@ -334,13 +330,12 @@ def main() -> None:
     ap.add_argument("--presidio-docs", type=int, default=None, help="documents for Presidio's accuracy run")
     ap.add_argument("--errors", type=int, default=6, help="error examples printed per type (console only)")
     ap.add_argument("--note", default=None, help="a line of free text added to the report (e.g. what changed)")
-    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", "blind3", "blind4", "blind5", "blind6", "blind7", "all"), default="all",
+    ap.add_argument("--split", choices=("dev", "test", "fresh", "final", *BLIND_SETS, "all"), default="all",
                     help="which part of the corpus to score: dev (tune on it), test (report only), fresh (the "
                          "h-fresh-* held-out set written blind, report only), final (the h-final-* held-out set "
-                         "written blind, scored once), blind3 (the h-blind3-* third held-out set written blind, "
-                         "scored once), blind4 / blind5 / blind6 (the h-blind4-* / h-blind5-* / h-blind6-* held-out sets written blind, "
-                         "scored once) or "
-                         "all; dev/test split by sha256(id) mod 2 (see split_of()) and exclude the held-out sets")
+                         "written blind, scored once), " + " / ".join(BLIND_SETS) + " (the h-blindN-* held-out sets "
+                         "written blind, each scored once) or all; dev/test split by sha256(id) mod 2 (see "
+                         "split_of()) and exclude the held-out sets")
     args = ap.parse_args()
 
     quick = args.quick
@@ -470,11 +465,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
     split = {"all": "", "dev": " (dev half: sha256(id) mod 2 = 0)", "test": " (test half: sha256(id) mod 2 = 1)",
              "fresh": f" (fresh held-out set: ids {FRESH_PREFIX}*)",
              "final": f" (final held-out set: ids {FINAL_PREFIX}*)",
-             "blind3": f" (third blind held-out set: ids {BLIND3_PREFIX}*)",
-             "blind4": f" (fourth blind held-out set: ids {BLIND4_PREFIX}*)",
-             "blind5": f" (fifth blind held-out set: ids {BLIND5_PREFIX}*)",
-             "blind6": f" (sixth blind held-out set: ids {BLIND6_PREFIX}*)",
-             "blind7": f" (seventh blind held-out set: ids {BLIND7_PREFIX}*)"}[getattr(args, "split", "all")]
+             **{name: f" ({ordinal} blind held-out set: ids {prefix}*)" for name, (prefix, _, ordinal) in BLIND_SETS.items()},
+             }[getattr(args, "split", "all")]
     L.append(f"- corpus: `bench/data/classification/corpus.jsonl`{split}, {len(docs)} documents, {corpus_chars:,} characters "
              f"(class 1/2/3: {cls[1]}/{cls[2]}/{cls[3]}), {sum(ents.values())} labelled entities; genres: "
              + ", ".join(f"{g} {n}" for g, n in genres.most_common()))
@@ -494,20 +486,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
         L.append("- final held-out set: `source/70_heldout_final.md`, written blind (its author never saw the "
                  "detector's code, its results or the other held-out sets) and scored once, for the final "
                  "measurement; never tuned on")
-    if getattr(args, "split", "all") == "blind3":
-        L.append("- third held-out set written blind; scored once: `source/80_heldout_blind3.md` (its author never "
-                 "saw the detector's code, its results or the other held-out sets); never tuned on")
-    if getattr(args, "split", "all") == "blind4":
-        L.append("- fourth held-out set written blind; scored once: `source/90_heldout_blind4.md` (its author never "
-                 "saw the detector's code, its results or the other held-out sets); never tuned on")
-    if getattr(args, "split", "all") == "blind5":
-        L.append("- fifth held-out set written blind; scored once: `source/95_heldout_blind5.md` (its author never "
-                 "saw the detector's code, its results or the other held-out sets); never tuned on")
-    if getattr(args, "split", "all") == "blind7":
-        L.append("- seventh held-out set written blind; scored once: `source/98_heldout_blind7.md` (its author never "
-                 "saw the detector's code, its results or the other held-out sets); never tuned on")
-    if getattr(args, "split", "all") == "blind6":
-        L.append("- sixth held-out set written blind; scored once: `source/97_heldout_blind6.md` (its author never "
+    if getattr(args, "split", "all") in BLIND_SETS:
+        _, source, ordinal = BLIND_SETS[args.split]
+        L.append(f"- {ordinal} held-out set written blind; scored once: `source/{source}` (its author never "
                  "saw the detector's code, its results or the other held-out sets); never tuned on")
     if getattr(args, "note", None):
         L.append(f"- note: {args.note}")
@@ -533,11 +514,9 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
     L.append("### Targets (gennai, " + {"all": "whole corpus", "dev": "dev half", "test": "test half",
                                              "fresh": "fresh held-out set",
                                              "final": "final held-out set",
-                                             "blind3": "third blind held-out set",
-                                             "blind4": "fourth blind held-out set",
-                                             "blind5": "fifth blind held-out set",
-                                             "blind6": "sixth blind held-out set",
-                                             "blind7": "seventh blind held-out set"}[getattr(args, "split", "all")]
+                                             **{name: f"{ordinal} blind held-out set"
+                                                for name, (_, _, ordinal) in BLIND_SETS.items()},
+                                             }[getattr(args, "split", "all")]
              + ")")
     L.append("")
     L.append("| target | gennai | Presidio | verdict |")
