@@ -53,6 +53,8 @@ from gennai.platform import Platform
 from gennai.policy.decision import AUTO, CLASS_NAMES, cleared, serves
 from gennai.web.pages import page
 from gennai.web.chat_pages import (
+    FORM_TYPE,
+    ORIGIN_NAMES,
     detail_models,
     first_sentence,
     found_items,
@@ -66,13 +68,11 @@ from gennai.web.templating import render, render_error
 
 log = logging.getLogger("gennai.web")
 
-FORM_TYPE = "application/x-www-form-urlencoded"
 # Names of the page's own controls; an app's fields are posted as "in-<key>" (keys never
 # hold "-", so the two never meet).
 FIELD_PREFIX = "in-"
 PARTIAL_MARK = "〔回答は途中で途切れました〕"
 
-ORIGINS = {"domestic": "国内", "foreign": "海外"}
 HOSTINGS = {
     "on-premises": "庁内設置",
     "government-cloud": "ガバメントクラウド",
@@ -262,7 +262,7 @@ async def run_settings(platform: Platform, team_id: str, app: AppDefinition) -> 
         if not limit:
             continue
         c = model.config
-        label = f"{c.display_name}（{ORIGINS.get(c.origin, c.origin)}モデル・{HOSTINGS.get(c.hosting, c.hosting)}・機密性{limit}まで）"
+        label = f"{c.display_name}（{ORIGIN_NAMES.get(c.origin, c.origin)}モデル・{HOSTINGS.get(c.hosting, c.hosting)}・機密性{limit}まで）"
         models.append(ModelOption(model.id, c.display_name, label, limit))
     team_default = team.default_class if team is not None else 1
     floor = max(team_default, app.min_class)
