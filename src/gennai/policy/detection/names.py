@@ -611,7 +611,7 @@ def find_people(
             if _free(items, m.start(group), m.end(group)):
                 reason = "名乗り（〜です／〜と申します）/ self-introduction" if group == "n" else "続柄に続く名 / given name after a family relation"
                 items.append(Item("PERSON", m.start(group), m.end(group), 2, reason))
-    if "," in text or "、" in text:
+    if _CLOSING_WORD.search(text):
         for m in _LATIN_CLOSING.finditer(text):
             if _free(items, m.start("n"), m.end("n")):
                 items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "署名の氏名 / name signed under a letter's closing"))
@@ -623,7 +623,7 @@ def find_people(
         for m in _NAME_THEN_RELATION.finditer(text):
             if not _TITLE_WORD.search(m.group("n")):
                 items = _as_one_name(items, *m.span("n"), "続柄を添えた氏名 / name given with a family relation")
-    for m in _SHORT_NAME_HONORIFIC.finditer(text) if not public_notice else ():
+    for m in _SHORT_NAME_HONORIFIC.finditer(text) if not public_notice and _HONORIFIC_CHAR.search(text) else ():
         parts = m.group("n").split()
         if not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
@@ -712,6 +712,9 @@ _SHORT_NAME_HONORIFIC = re.compile(r"(?<![一-龥々])(?P<n>[一-龥][ \t][一-�
 _NOT_A_NAME_PART = re.compile(r"[課係部局室所会社市町村区県都府道庁省長員者方家宛御各]$|^(?:御|各|皆)")
 # グエン・ティ・ラン様: a katakana name in parts before an honorific
 _KATAKANA_NAME_HONORIFIC = re.compile(r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*(?P<h>様|さん|さま|氏|殿)")
+# Cheap checks that skip the passes above on texts that cannot match them
+_CLOSING_WORD = re.compile(r"(?i:regards|sincerely|yours|thank|best)")
+_HONORIFIC_CHAR = re.compile(r"様|さん|さま|殿")
 # 娘のHana（1歳）, 知人のタパさん, 夫のラマ・ビカス: a relative named in another script after の
 _RELATIVE_NO_OTHER_SCRIPT = re.compile(
     r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*"
