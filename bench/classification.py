@@ -58,6 +58,7 @@ BLIND_SETS = {
     "blind5": ("h-blind5-", "95_heldout_blind5.md", "fifth"),
     "blind6": ("h-blind6-", "97_heldout_blind6.md", "sixth"),
     "blind7": ("h-blind7-", "98_heldout_blind7.md", "seventh"),
+    "blind8": ("h-blind8-", "99_heldout_blind8.md", "eighth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 

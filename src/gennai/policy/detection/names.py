@@ -210,27 +210,37 @@ def _tokenizer() -> Any:
         tok = dictionary.tokenizer(SplitMode.C)
         _local.tokenizer = tok
         _local.dictionary = dictionary
-        _local.pos_cache = {}
+        _local.categories = _categories(dictionary)
     return tok
 
 
-def _category(pos_id: int, morpheme: Any) -> str:
-    cache: dict[int, str] = _local.pos_cache
-    cat = cache.get(pos_id)
-    if cat is None:
-        pos = morpheme.part_of_speech()
-        if pos[1] == "固有名詞" and pos[2] == "人名":
-            cat = {"姓": "sei", "名": "mei"}.get(pos[3], "name")
-        elif pos[1] == "固有名詞":
-            cat = "proper"
-        elif pos[0] == "空白":
-            cat = "space"
-        elif pos[0] == "名詞":
-            cat = "noun"
-        else:
-            cat = "other"
-        cache[pos_id] = cat
-    return cat
+def _categories(dictionary: Any) -> list[str]:
+    """The category of every part-of-speech id of the dictionary, indexed by id (a list
+    lookup per morpheme instead of a part_of_speech() call)."""
+    categories = []
+    while (pos := dictionary.pos_of(len(categories))) is not None:
+        categories.append(_category(pos))
+    return categories
+
+
+def _category(pos: tuple[str, ...]) -> str:
+    if pos[1] == "固有名詞" and pos[2] == "人名":
+        return {"姓": "sei", "名": "mei"}.get(pos[3], "name")
+    if pos[1] == "固有名詞":
+        return "proper"
+    if pos[0] == "空白":
+        return "space"
+    if pos[0] == "名詞":
+        return "noun"
+    return "other"
+
+
+def _morphemes(tokens: Any, offset: int) -> list[tuple[int, int, str, str]]:
+    """(start, end, category, surface) of each morpheme, offsets into the whole text; the
+    category from a list indexed by part-of-speech id. (One pass over the morphemes: SudachiPy
+    makes a new object for each morpheme on every pass, which costs more than the calls.)"""
+    categories = _local.categories
+    return [(m.begin() + offset, m.end() + offset, categories[m.part_of_speech_id()], m.surface()) for m in tokens]
 
 
 def _chunks(text: str) -> list[tuple[int, str]]:
@@ -272,13 +282,9 @@ def find_people(
     honorifics_omitted = public_notice and bool(_HONORIFICS_OMITTED.search(text))
     appointment = public_notice and bool(_APPOINTMENT_NOTICE.search(text))
     first_person: bool | None = None  # the writer speaks for themselves (computed when needed)
-    known = _local.pos_cache.get
     for offset, chunk in _chunks(text):
         tokens = tok.tokenize(chunk)
-        morphemes = [
-            (m.begin() + offset, m.end() + offset, known(m.part_of_speech_id()) or _category(m.part_of_speech_id(), m), m.surface())
-            for m in tokens
-        ]
+        morphemes = _morphemes(tokens, offset)
         count = len(morphemes)
         if contacts:
             name_tokens.update(m[0] for m in morphemes if m[2] in _NAME_CATS)
