@@ -579,6 +579,10 @@ app.add_typer(teams_app, name="teams")
 users_app = typer.Typer(help="Local accounts that sign in with a password: create, set-password, unlock.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
+from gennai.cli_eval import eval_app  # noqa: E402 - the eval commands live in their own module
+
+app.add_typer(eval_app, name="eval")
+
 PasswordStdinOption = Annotated[
     bool, typer.Option("--password-stdin", help="read the password from the first line of standard input (no prompt)")
 ]

@@ -191,7 +191,9 @@ def _stored_text(content: Any) -> str:
     return "\n\n".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
-def _chunks(item: Any) -> list[dict[str, Any]]:
+def stream_chunks(item: Any) -> list[dict[str, Any]]:
+    """The chunk dicts in one item of a dispatcher stream (raw SSE bytes passed through, or a
+    chunk already parsed by a provider)."""
     if type(item) is RawEvents:
         out = []
         for data in item.data.split(b"\n\n"):
@@ -260,7 +262,7 @@ async def stream_call(
         })
         restorer = ChunkRestorer(call.placeholders) if call.placeholders is not None else None
         async for item in chunks:
-            for chunk in _chunks(item):
+            for chunk in stream_chunks(item):
                 if restorer is not None:
                     chunk = restorer.restore(chunk)
                 for choice in chunk.get("choices") or ():
@@ -306,4 +308,4 @@ async def stream_call(
             await chunks.aclose()
 
 
-__all__ = ["ChatEvent", "ChatService", "Finding", "OnAdmitted", "OnAnswer", "Preview", "preview_request", "stream_call"]
+__all__ = ["ChatEvent", "ChatService", "Finding", "OnAdmitted", "OnAnswer", "Preview", "preview_request", "stream_call", "stream_chunks"]
