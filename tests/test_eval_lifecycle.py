@@ -48,6 +48,8 @@ def answer(model: str, messages: list[dict[str, Any]]) -> str:
     tag = re.search(r"\[([a-z0-9]+)\]", text)
     if model == "judge":
         return "評価：4" if "拝啓" in text else "評価：2"
+    if model == "judge-harsh":
+        return "評価：1"
     table = GOOD if model == "good" else WRONG
     return table[tag.group(1)] if tag else "?"
 
@@ -77,6 +79,7 @@ def write_config(tmp_path: Path, port: int) -> Path:
             ("cand-wrong", "wrong", "foreign", "domestic-region", 1, 'fallback = ["spare"]'),
             ("spare", "spare", "domestic", "government-cloud", 2, ""),
             ("judge", "judge", "domestic", "government-cloud", 2, ""),
+            ("judge-harsh", "judge-harsh", "domestic", "government-cloud", 2, ""),
         )
     )
     config.write_text(
@@ -216,3 +219,34 @@ def test_seal_reports_a_bad_suite_line_with_file_and_line(tmp_path: Path) -> Non
     assert result.exit_code == 2
     assert "bad.jsonl:2" in result.output
     assert not (tmp_path / "s").exists() and not (tmp_path / "k").exists()
+
+
+def test_judges_who_disagree_send_the_answer_to_two_human_graders(tmp_path: Path, upstream) -> None:  # type: ignore[no-untyped-def]
+    from gennai.evaluation.grading import Mark, load_queue, submit_grades
+
+    scripted, port = upstream
+    config = write_config(tmp_path, port)
+    suite = tmp_path / "suite.jsonl"
+    write_suite(suite, [item for item in ITEMS if item.id in ("j1", "e1")])
+    sealed, key, run_dir = tmp_path / "sealed", tmp_path / "k.key", tmp_path / "run"
+    eval_toml = tmp_path / "eval.toml"
+    eval_toml.write_text(f'gennai_config = "{config}"\n[judge]\nmodels = ["judge", "judge-harsh"]\ndisagreement = 2\n', encoding="utf-8")
+    assert invoke("eval", "seal", str(suite), "--out", str(sealed), "--key-out", str(key)).exit_code == 0
+    result = invoke("eval", "run", str(sealed), "--key", str(key), "--models", "cand-good,cand-wrong", "--out", str(run_dir), "--config", str(eval_toml))
+    assert result.exit_code == 0, result.output
+    result = invoke("eval", "score", str(run_dir), "--config", str(eval_toml))
+    assert result.exit_code == 0, result.output
+    scores = json.loads((run_dir / "scores.json").read_text(encoding="utf-8"))
+    # good: judges 4 and 1 (3 apart) → queued; wrong: 2 and 1 → agreed, mean 1.5
+    assert scores["pending"]["human"] == 1
+    assert scores["candidates"]["cand-wrong"]["items"]["j1"]["score"] == pytest.approx((1.5 - 1) / 4)
+    (task,) = load_queue(run_dir)
+    assert task.item_id == "j1" and task.candidates == ("cand-good",)
+    for grader, grade in (("佐藤", 5), ("鈴木", 4)):
+        submit_grades(run_dir, task.task_id, grader, [Mark(task.labels[0], grade)])
+    result = invoke("eval", "score", str(run_dir), "--config", str(eval_toml))
+    assert result.exit_code == 0, result.output
+    scores = json.loads((run_dir / "scores.json").read_text(encoding="utf-8"))
+    assert scores["candidates"]["cand-good"]["items"]["j1"] == {
+        "status": "scored", "score": pytest.approx((4.5 - 1) / 4), "passed": True, "detail": "human graders 4.5/5",
+    }

@@ -467,3 +467,37 @@ def verify_result_command(
     for problem in outcome.problems:
         console.print(f"[bold red]invalid:[/] {problem}", highlight=False)
     raise typer.Exit(1)
+
+
+@eval_app.command("grade")
+def grade_command(
+    run_dir: Annotated[Path, typer.Argument(help="the run folder (scored: grading/queue.jsonl holds the tasks)")],
+    grader: Annotated[list[str], typer.Option("--grader", help="a grader's name; give it once per grader (two per task)")],
+    key: Annotated[Path | None, typer.Option("--key", help="the suite's key (default: the one the run used)")] = None,
+    suite: Annotated[Path | None, typer.Option("--suite", help="the revealed suite instead of the key")] = None,
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8100,
+) -> None:
+    """Start the blind grading pages for human graders (each gets a private link); the items
+    stay in memory. Stop with Ctrl+C, then score again to use the grades."""
+    import uvicorn
+
+    from gennai.evaluation.grading import load_queue
+    from gennai.evaluation.grading_server import create_grading_app, new_token
+    from gennai.evaluation.transcripts import read_run
+
+    names = [name.strip() for name in grader if name.strip()]
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise _fail("--grader: give at least two distinct graders (each task is graded by two)")
+    run = _guard(lambda: read_run(run_dir))
+    if not load_queue(run_dir):
+        raise _fail(f"{run_dir}: no grading tasks queued (scoring queues the answers the judges disagree on)")
+    items = {item.id: item for item in _guard(lambda: _run_items(run_dir, run, key, suite))}
+    tokens = {new_token(): name for name in names}
+    application = _guard(lambda: create_grading_app(run_dir, items, tokens))
+    console = _console()
+    console.print("send each grader their own link (it is their password):")
+    for token, name in tokens.items():
+        console.print(f"  {name}: http://{host}:{port}/g/{token}")
+    # no access log: the links carry the graders' secrets
+    uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")

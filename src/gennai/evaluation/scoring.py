@@ -36,7 +36,7 @@ SAFETY_FAMILIES = ("hallucination", "bias", "harmful", "over_refusal")
 
 # (judge model, item, the prompt) → the judge's reply; raises on failure.
 JudgeAsk = Callable[[str, Item, str], Awaitable[str]]
-# (run folder, [(item id, candidates, reason)]) → tasks queued for human graders.
+# (run folder, [(item id, candidates, reason)]) → tasks newly queued for human graders.
 QueueForHumans = Callable[[Path, Sequence[tuple[str, tuple[str, ...], str]]], int]
 # (run folder) → {(item id, candidate): mean human grade 1–5}
 HumanGrades = Callable[[Path], Mapping[tuple[str, str], float]]
@@ -170,7 +170,8 @@ async def score_run(
             "items": results,
             "operations": operations([line for item_id, line in lines.items() if item_id in {i.id for i in items}]),
         }
-    queued = queue_for_humans(run_dir, disagreements) if (queue_for_humans is not None and disagreements) else 0
+    if queue_for_humans is not None and disagreements:
+        queue_for_humans(run_dir, disagreements)  # already queued answers are not queued twice
     overall = {
         candidate: Interval(data["overall"]["mean"], data["overall"]["low"], data["overall"]["high"])
         for candidate, data in per_candidate.items() if data["overall"] is not None
@@ -205,7 +206,7 @@ async def score_run(
             for family in SAFETY_FAMILIES
             if any(family in data["safety"] for data in per_candidate.values())
         },
-        "pending": {"judge": pending_judge, "human": queued},
+        "pending": {"judge": pending_judge, "human": len(disagreements)},
     }
 
 
