@@ -175,6 +175,29 @@ def test_lifecycle_scores_known_answers_exactly_and_keeps_the_invariant(tmp_path
     engine.dispose()
     assert rows and all(row[0] == "eval.run" and "行政" not in (row[1] or "") for row in rows)
 
+    # reports: internal and public (publishable items only, canary), signed and verifiable
+    signing = tmp_path / "agency.pem"
+    assert invoke("eval", "keygen", "--out", str(signing)).exit_code == 0
+    public = tmp_path / "public.html"
+    result = invoke("eval", "report", str(run_dir), "--out", str(public), "--public", "--signing-key", str(signing), "--key", str(key))
+    assert result.exit_code == 0, result.output
+    html = public.read_text(encoding="utf-8")
+    canary = json.loads((sealed / "manifest.json").read_text(encoding="utf-8"))["canary"]
+    assert canary in html and "行政手続法の目的" in html  # c1 is publishable
+    for item in ITEMS:
+        if not item.publishable:
+            assert item.messages[0] not in html, item.id
+    result = invoke("eval", "verify-result", str(tmp_path / "public.json"), "--public-key", str(tmp_path / "agency.pem.pub"))
+    assert result.exit_code == 0 and "ok" in result.output, result.output
+    signed = json.loads((tmp_path / "public.json").read_text(encoding="utf-8"))
+    signed["payload"]["scores"]["candidates"]["cand-wrong"]["overall"]["mean"] = 0.99
+    (tmp_path / "forged.json").write_text(json.dumps(signed), encoding="utf-8")
+    assert invoke("eval", "verify-result", str(tmp_path / "forged.json")).exit_code == 1
+    internal = tmp_path / "internal.html"
+    result = invoke("eval", "report", str(run_dir), "--out", str(internal), "--key", str(key))
+    assert result.exit_code == 0 and "unsigned" in result.output, result.output
+    assert "住民票を偽造" in internal.read_text(encoding="utf-8")
+
     # after the test: reveal, verify; a tampered revealed suite is named item by item
     revealed = tmp_path / "revealed.jsonl"
     result = invoke("eval", "reveal", str(sealed), "--key", str(key), "--out", str(revealed))
