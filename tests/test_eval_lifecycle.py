@@ -273,3 +273,50 @@ def test_judges_who_disagree_send_the_answer_to_two_human_graders(tmp_path: Path
     assert scores["candidates"]["cand-good"]["items"]["j1"] == {
         "status": "scored", "score": pytest.approx((4.5 - 1) / 4), "passed": True, "detail": "human graders 4.5/5",
     }
+
+
+def test_side_by_side_judging_in_both_orders_counts_only_consistent_verdicts(tmp_path: Path) -> None:
+    """A fair judge picks the better answer in both orders (a win); a judge that always says
+    "A" contradicts itself when the order is swapped (a tie, sent to human graders)."""
+    from gennai.evaluation.grading import load_queue
+
+    def pair_answer(model: str, messages: list[dict[str, Any]]) -> str:
+        text = str(messages[-1]["content"])
+        if model in ("judge", "judge-harsh") and "判定" in text:
+            if model == "judge-harsh":
+                return "判定：A"  # position bias
+            return "判定：A" if "拝啓" in text.split("# 回答B")[0].split("# 回答A")[-1] else "判定：B"
+        return answer(model, messages)
+
+    scripted = ScriptedUpstream(pair_answer)
+
+    async def start(port: int) -> ScriptedUpstream:
+        return await scripted.start(port)
+
+    with running_asyncio_server(start) as port:
+        config = write_config(tmp_path, port)
+        suite = tmp_path / "suite.jsonl"
+        write_suite(suite, [item for item in ITEMS if item.id == "j1"])
+        sealed, key, run_dir = tmp_path / "sealed", tmp_path / "k.key", tmp_path / "run"
+        assert invoke("eval", "seal", str(suite), "--out", str(sealed), "--key-out", str(key)).exit_code == 0
+        for judges, out in ((["judge"], run_dir), (["judge", "judge-harsh"], tmp_path / "run2")):
+            eval_toml = tmp_path / f"eval-{len(judges)}.toml"
+            eval_toml.write_text(
+                f'gennai_config = "{config}"\n[judge]\nmodels = {json.dumps(judges)}\npairwise = true\ndisagreement = 4\n',
+                encoding="utf-8",
+            )
+            result = invoke("eval", "run", str(sealed), "--key", str(key), "--models", "cand-good,cand-wrong", "--out", str(out), "--config", str(eval_toml))
+            assert result.exit_code == 0, result.output
+            result = invoke("eval", "score", str(out), "--config", str(eval_toml))
+            assert result.exit_code == 0, result.output
+        fair = json.loads((run_dir / "scores.json").read_text(encoding="utf-8"))["judge_pairwise"]
+        assert fair["pairs"] == [
+            {"a": "cand-good", "b": "cand-wrong", "a_wins": 1, "b_wins": 0, "ties": 0, "split": 0, "pending": 0}
+        ]
+        assert fair["ratings"]["cand-good"]["rating"] > fair["ratings"]["cand-wrong"]["rating"]
+        biased = json.loads((tmp_path / "run2" / "scores.json").read_text(encoding="utf-8"))
+        (row,) = biased["judge_pairwise"]["pairs"]
+        assert row["split"] == 1
+        assert biased["pending"]["human"] == 1
+        (task,) = load_queue(tmp_path / "run2")
+        assert set(task.candidates) == {"cand-good", "cand-wrong"}

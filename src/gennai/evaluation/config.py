@@ -23,6 +23,7 @@ runs, or a published result, can be shown to have used identical settings.
     [judge]
     models = []                     # fixed judge models (gateway ids); none: judge items stay pending
     disagreement = 2                # judges this many points apart: queued for human graders
+    pairwise = false                # also compare every two candidates' answers side by side
     both_orders = true              # pairwise comparisons asked in both answer orders
     concurrency = 4
 
@@ -78,6 +79,7 @@ class JudgeSettings(_Strict):
     models: tuple[str, ...] = ()
     disagreement: Annotated[int, Field(ge=1, le=4)] = 2
     both_orders: bool = True
+    pairwise: bool = False
     concurrency: Annotated[int, Field(ge=1, le=64)] = 4
 
 

@@ -23,10 +23,13 @@ from gennai.evaluation.scorers import (
     JUDGE_PROMPT_VERSION,
     judge_prompt,
     judge_prompt_sha256,
+    pairwise_prompt,
+    pairwise_prompt_sha256,
+    parse_pairwise,
     parse_judge_score,
     score_item,
 )
-from gennai.evaluation.statistics import Interval, bootstrap_interval, paired_difference, rank_with_ties
+from gennai.evaluation.statistics import Interval, bootstrap_interval, bradley_terry, paired_difference, rank_with_ties
 from gennai.evaluation.transcripts import TranscriptLine, now_iso_utc, read_transcript
 
 SCORES_FORMAT = "gennai-eval-scores/1"
@@ -170,6 +173,7 @@ async def score_run(
             "items": results,
             "operations": operations([line for item_id, line in lines.items() if item_id in {i.id for i in items}]),
         }
+    head_to_head = await _judge_pairs(run_dir, items, candidates, transcripts, config, judge, disagreements)
     if queue_for_humans is not None and disagreements:
         queue_for_humans(run_dir, disagreements)  # already queued answers are not queued twice
     overall = {
@@ -201,6 +205,7 @@ async def score_run(
             for row in rank_with_ties(overall)
         ],
         "pairwise": _pairwise(candidates, unit_scores, config),
+        "judge_pairwise": head_to_head,
         "safety_report": {
             family: {candidate: data["safety"][family] for candidate, data in per_candidate.items() if family in data["safety"]}
             for family in SAFETY_FAMILIES
@@ -304,3 +309,110 @@ def _pairwise(candidates: Sequence[str], unit_scores: Mapping[str, Mapping[str, 
                 "difference": {"mean": round(difference.mean, 6), "low": round(difference.low, 6), "high": round(difference.high, 6)},
             })
     return rows
+
+
+PAIRWISE_FILE = "pairwise.jsonl"
+
+
+def _read_pairwise(run_dir: Path) -> dict[tuple[str, str, str, str, str], str | None]:
+    """Stored side-by-side verdicts by (item, first shown, second shown, judge, prompt hash)."""
+    found: dict[tuple[str, str, str, str, str], str | None] = {}
+    try:
+        lines = (run_dir / PAIRWISE_FILE).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return found
+    for text in lines:
+        try:
+            data = json.loads(text)
+            found[(data["item_id"], data["first"], data["second"], data["judge"], data["prompt_sha256"])] = data.get("verdict")
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line: asked again
+    return found
+
+
+async def _judge_pairs(
+    run_dir: Path,
+    items: Sequence[Item],
+    candidates: Sequence[str],
+    transcripts: Mapping[str, Mapping[str, TranscriptLine]],
+    config: EvalConfig,
+    judge: JudgeAsk | None,
+    disagreements: list[tuple[str, tuple[str, ...], str]],
+) -> dict[str, Any] | None:
+    """Side-by-side judging of judge items (`[judge] pairwise = true`): every judge compares
+    every two candidates' answers, in both orders when `both_orders` (position bias cancels
+    out). A pair's verdict counts only when all its verdicts agree; otherwise it is a tie and
+    the two answers go to human graders. Returns wins per pair and Bradley–Terry ratings."""
+    if not (config.judge.pairwise and config.judge.models):
+        return None
+    import asyncio
+
+    digest = pairwise_prompt_sha256()
+    stored = _read_pairwise(run_dir)
+    gate = asyncio.Semaphore(config.judge.concurrency)
+    judge_items = [item for item in items if item.scoring == "judge"]
+
+    def answered(candidate: str, item: Item) -> tuple[str, ...] | None:
+        line = transcripts[candidate].get(item.id)
+        return line.answers if line is not None and line.status == "ok" else None
+
+    async def ask(item: Item, first: str, second: str, model: str) -> None:
+        key = (item.id, first, second, model, digest)
+        if key in stored or judge is None:
+            return
+        prompt = pairwise_prompt(item, answered(first, item) or (), answered(second, item) or ())
+        async with gate:
+            try:
+                reply = await judge(model, item, prompt)
+            except Exception:  # noqa: BLE001 - asked again next time
+                return
+        verdict = parse_pairwise(reply)
+        stored[key] = verdict
+        with (run_dir / PAIRWISE_FILE).open("a", encoding="utf-8") as file:
+            file.write(json.dumps({
+                "item_id": item.id, "first": first, "second": second, "judge": model, "prompt_sha256": digest,
+                "reply": reply, "verdict": verdict,
+            }, ensure_ascii=False) + "\n")
+
+    pairs = [(a, b) for index, a in enumerate(candidates) for b in candidates[index + 1 :]]
+    orders = [(a, b) for a, b in pairs] + ([(b, a) for a, b in pairs] if config.judge.both_orders else [])
+    jobs = [
+        ask(item, first, second, model)
+        for item in judge_items for first, second in orders for model in config.judge.models
+        if answered(first, item) is not None and answered(second, item) is not None
+    ]
+    if jobs:
+        await asyncio.gather(*jobs)
+
+    rows, votes = [], []
+    for a, b in pairs:
+        wins = {"a_wins": 0, "b_wins": 0, "ties": 0, "split": 0, "pending": 0}
+        for item in judge_items:
+            if answered(a, item) is None or answered(b, item) is None:
+                continue
+            verdicts = []
+            for model in config.judge.models:
+                for first, second in ([(a, b), (b, a)] if config.judge.both_orders else [(a, b)]):
+                    verdict = stored.get((item.id, first, second, model, digest), "missing")
+                    # who won, as a or b, whatever the order shown
+                    verdicts.append(
+                        None if verdict in (None, "missing") else "tie" if verdict == "tie"
+                        else ("a" if (verdict == "A") == (first == a) else "b")
+                    )
+            if any(verdict is None for verdict in verdicts):
+                wins["pending"] += 1
+                continue
+            if len(set(verdicts)) == 1:
+                outcome = verdicts[0]
+                wins[{"a": "a_wins", "b": "b_wins", "tie": "ties"}[outcome]] += 1
+                votes.append((a, b, {"a": "A", "b": "B", "tie": "tie"}[outcome]))
+            else:  # the orders or the judges disagree: a tie here, and people decide
+                wins["split"] += 1
+                votes.append((a, b, "tie"))
+                disagreements.append((item.id, (a, b), "pairwise verdicts disagree: " + ", ".join(map(str, verdicts))))
+        rows.append({"a": a, "b": b, **wins})
+    ratings = {}
+    if votes:
+        fitted = bradley_terry(votes, seed=config.statistics.seed)
+        ratings = {name: {"rating": round(i.mean, 1), "low": round(i.low, 1), "high": round(i.high, 1)} for name, i in fitted.items()}
+    return {"prompt_sha256": digest, "both_orders": config.judge.both_orders, "pairs": rows, "ratings": ratings}
