@@ -15,7 +15,8 @@ from aiohttp import web
 
 from tests.support.servers import serve_aiohttp
 
-Answer = Callable[[str, list[dict[str, Any]]], str]
+# (upstream model, messages) → the answer's text; None answers with HTTP 500 (a failing model)
+Answer = Callable[[str, list[dict[str, Any]]], str | None]
 
 
 class ScriptedUpstream:
@@ -61,6 +62,8 @@ class ScriptedUpstream:
             text = self.answer(model, body.get("messages", []))
         finally:
             self.in_flight -= 1
+        if text is None:
+            return web.json_response({"error": {"message": "scripted failure", "type": "server_error", "code": None}}, status=500)
         usage = {"prompt_tokens": 20, "completion_tokens": max(1, len(text) // 2), "total_tokens": 20 + max(1, len(text) // 2)}
         if not body.get("stream"):
             return web.json_response({

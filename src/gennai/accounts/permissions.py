@@ -9,7 +9,7 @@ Roles (after 源内's published table, plus auditor and evaluator):
 - member: reads the team and its policy (what they will be held to);
 - auditor: read-only on usage records and the audit trail of every team; the only role that
   may open a stored conversation, and only with a reason (audited);
-- evaluator: runs procurement evaluations;
+- evaluator: runs procurement evaluations and reads the arena's leaderboard;
 - signed_in: anyone signed in, for the common team.
 
 A target team is seen from the actor as "own" (the actor is a member of it), "other" or
@@ -72,6 +72,8 @@ PERMISSIONS: dict[str, dict[Role, frozenset[str]]] = {
     "audit.export": {SA: frozenset({GLOBAL}), AU: frozenset({GLOBAL})},
     "content.audit_access": {AU: frozenset({GLOBAL})},
     "evaluations.run": {SA: frozenset({GLOBAL}), EV: frozenset({GLOBAL})},
+    # the arena's leaderboard (votes from real use; taking part is open to anyone signed in)
+    "arena.read": {SA: frozenset({GLOBAL}), EV: frozenset({GLOBAL})},
     # one's own personal keys and stored conversations
     "own_keys.manage": {SI: frozenset({GLOBAL})},
     "own_content.manage": {SI: frozenset({GLOBAL})},

@@ -26,6 +26,7 @@ from gennai.accounts.keys import create_service_key, key_views, revoke_key_where
 from gennai.accounts.keys import create_key as create_personal_key
 from gennai.accounts.permissions import Actor, allowed, readable_teams, require
 from gennai.api.errors import error_response, json_response
+from gennai.evaluation.arena import MIN_VOTES, OVERLAP_NOTE, ArenaService
 from gennai.gateway.errors import Forbidden, GatewayError, InvalidRequest, NotFound, Unauthorized
 from gennai.platform import Platform
 from gennai.store.tables import COMMON_TEAM_ID, UsageRecord, User
@@ -515,6 +516,16 @@ def delete_own_conversation(call: Call) -> None:
                                                          audit=call.platform.audit.append))
 
 
+def arena_leaderboard(call: Call) -> dict[str, Any]:
+    """The arena's Bradley–Terry leaderboard (gennai.evaluation.arena); ?min_votes=N."""
+    text = call.request.query_params.get("min_votes") or str(MIN_VOTES)
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise InvalidRequest("min_votes は 1 以上の整数です / min_votes must be a positive integer", param="min_votes")
+    rows = ArenaService(call.platform).leaderboard(min_votes=int(text))
+    return {"data": [row.to_json() for row in rows], "min_votes": int(text), "scale": "elo", "confidence": 0.95,
+            "note": OVERLAP_NOTE}
+
+
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/admin/teams", "teams.list", list_teams),
     Endpoint("POST", "/admin/teams", "teams.create", create_team, needs_body=True),
@@ -549,6 +560,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/admin/audit/verify", "audit.read", verify_audit),
     Endpoint("POST", "/admin/audit/export", "audit.export", export_audit),
     Endpoint("POST", "/admin/conversations/{conversation_id}/access", "content.audit_access", auditor_open, needs_body=True),
+    Endpoint("GET", "/v1/gennai/arena/leaderboard", "arena.read", arena_leaderboard),
 ]
 
 routes = [_route(endpoint) for endpoint in ENDPOINTS]

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gennai.api import admin_routes, health, openai_routes
-from gennai.api import auth_routes
+from gennai.api import arena_routes, auth_routes
 from gennai.api.errors import gateway_error_handler, json_response, unexpected_error_handler
 from gennai.gateway.errors import GatewayError
 from gennai.platform import Platform
@@ -83,7 +83,10 @@ def create_app(platform: Platform) -> GennaiApp:
             await platform.stop()
 
     app = Starlette(
-        routes=[*openai_routes.routes, *health.routes, *auth_routes.routes, *admin_routes.routes, *web_routes.routes],
+        routes=[
+            *openai_routes.routes, *health.routes, *auth_routes.routes, *admin_routes.routes, *arena_routes.routes,
+            *web_routes.routes,
+        ],
         lifespan=lifespan,
         exception_handlers={
             GatewayError: gateway_error_handler,

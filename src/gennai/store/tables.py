@@ -247,3 +247,26 @@ class ConversationClass(Base):
     conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     max_class: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ArenaBattle(Base):
+    """One blind comparison (gennai.evaluation.arena): which two models answered one person's
+    question and how they voted. Never the question or the answers: those are the person's,
+    and the arena keeps only the models, the class and the vote. The request ids join the
+    two calls' usage records."""
+
+    __tablename__ = "arena_battles"
+    __table_args__ = (Index("ix_arena_user", "user_id", "created_at"), Index("ix_arena_voted", "voted_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[str] = mapped_column(String(36))
+    team_id: Mapped[str] = mapped_column(String(36))
+    effective_class: Mapped[int] = mapped_column(Integer)
+    model_a: Mapped[str] = mapped_column(String(100))
+    model_b: Mapped[str] = mapped_column(String(100))
+    request_id_a: Mapped[str] = mapped_column(String(40))
+    request_id_b: Mapped[str] = mapped_column(String(40))
+    # None until voted: "a" | "b" | "tie" | "both_bad"
+    winner: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    voted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

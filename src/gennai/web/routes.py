@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute, Route
 
 from gennai.web import pages
 from gennai.web import app_pages
+from gennai.web import arena_pages
 from gennai.web.chat_pages import routes as chat_routes
 from gennai.web.manage_pages import routes as manage_routes
 from gennai.web.static_files import static_mount
@@ -16,5 +17,6 @@ routes: list[BaseRoute] = [
     *app_pages.routes,
     *manage_routes,
     *chat_routes,
+    *arena_pages.routes,
     static_mount,
 ]
