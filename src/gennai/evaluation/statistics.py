@@ -2,14 +2,17 @@
 leaderboard that keeps overlapping candidates tied, inter-rater agreement and Bradley–Terry
 strengths from pairwise votes.
 
-Pure Python and deterministic: every random draw comes from `random.Random(seed)`, and inputs
-are put in a canonical order first, so the same data and seed give the same figures anywhere.
+Deterministic: every random draw comes from a generator seeded with `seed` (NumPy's PCG64 for
+the item bootstrap, `random.Random` elsewhere), and inputs are put in a canonical order first,
+so the same data and seed give the same figures anywhere.
 """
 
 from __future__ import annotations
 
 import math
 import random
+
+import numpy as np
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -88,9 +91,25 @@ def bootstrap_interval(
     _check(confidence, resamples)
     n = len(data)
     mean = math.fsum(data) / n
-    rng = random.Random(seed)
-    draws = [math.fsum(rng.choices(data, k=n)) / n for _ in range(resamples)]
-    return _percentile_interval(mean, draws, confidence)
+    return _percentile_interval(mean, _bootstrap_means(data, resamples, seed), confidence)
+
+
+_BLOCK_DRAWS = 2_000_000  # item indices drawn at once (16 MB), whatever the suite's size
+
+
+def _bootstrap_means(data: list[float], resamples: int, seed: int) -> list[float]:
+    """The means of `resamples` resamples of `data` with replacement, drawn in blocks with
+    NumPy (a test day's 10,000 answers with pairwise comparisons take well under a second,
+    where drawing item by item in Python took half a minute)."""
+    values = np.asarray(data, dtype=np.float64)
+    n = len(values)
+    rng = np.random.default_rng(seed)
+    block = max(1, _BLOCK_DRAWS // n)
+    means: list[float] = []
+    for start in range(0, resamples, block):
+        rows = min(block, resamples - start)
+        means.extend(values[rng.integers(0, n, size=(rows, n))].mean(axis=1).tolist())
+    return means
 
 
 @dataclass(frozen=True)
