@@ -273,6 +273,8 @@ def test_judges_who_disagree_send_the_answer_to_two_human_graders(tmp_path: Path
     assert scores["candidates"]["cand-good"]["items"]["j1"] == {
         "status": "scored", "score": pytest.approx((4.5 - 1) / 4), "passed": True, "detail": "human graders 4.5/5",
     }
+    assert scores["human_grading"]["tasks"]["complete"] == 1
+    assert scores["human_grading"]["agreement"]["n"] == 1
 
 
 def test_side_by_side_judging_in_both_orders_counts_only_consistent_verdicts(tmp_path: Path) -> None:

@@ -289,6 +289,7 @@ def score_command(
         scores = _guard(lambda: asyncio.run(score_run(
             run_dir, run, items, eval_config, queue_for_humans=queue, human_grades=grades, harness_version=_harness_version(),
         )))
+    scores["human_grading"] = _grading_summary(run_dir)
     write_json_atomic(run_dir / SCORES_FILE, scores)
     _print_leaderboard(scores)
     pending = scores["pending"]
@@ -313,6 +314,16 @@ def _grading_hooks() -> tuple[Any, Any]:
         return {(a.item_id, a.candidate): a.mean for a in grading.results(run_dir).answers if a.complete and a.mean is not None}
 
     return queue, grades
+
+
+def _grading_summary(run_dir: Path) -> dict[str, Any] | None:
+    """Tasks done and the graders' agreement (Cohen's kappa), when anything was queued."""
+    from gennai.evaluation import grading
+
+    if not grading.load_queue(run_dir):
+        return None
+    summary = grading.results(run_dir).to_json()
+    return {"tasks": summary["tasks"], "agreement": summary["agreement"]}
 
 
 def _judge_asker(platform: Platform, config: EvalConfig, run_dir: Path, run_id: str) -> Any:
