@@ -198,6 +198,14 @@ def test_lifecycle_scores_known_answers_exactly_and_keeps_the_invariant(tmp_path
     assert result.exit_code == 0 and "unsigned" in result.output, result.output
     assert "住民票を偽造" in internal.read_text(encoding="utf-8")
 
+    # Inspect AI logs (internal: they hold the items)
+    result = invoke("eval", "export-inspect", str(run_dir), "--out", str(tmp_path / "inspect"))
+    assert result.exit_code == 0, result.output
+    logs = sorted((tmp_path / "inspect").glob("*.json"))
+    assert len(logs) == 2
+    log = json.loads(logs[0].read_text(encoding="utf-8"))
+    assert log["eval"]["model"] in ("gennai/cand-good", "gennai/cand-wrong") and len(log["samples"]) == len(ITEMS)
+
     # after the test: reveal, verify; a tampered revealed suite is named item by item
     revealed = tmp_path / "revealed.jsonl"
     result = invoke("eval", "reveal", str(sealed), "--key", str(key), "--out", str(revealed))

@@ -512,3 +512,30 @@ def grade_command(
         console.print(f"  {name}: http://{host}:{port}/g/{token}")
     # no access log: the links carry the graders' secrets
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
+
+
+@eval_app.command("export-inspect")
+def export_inspect_command(
+    run_dir: Annotated[Path, typer.Argument(help="the run folder (scored)")],
+    out: Annotated[Path, typer.Option("--out", help="folder for the Inspect AI logs (one .json per candidate)")],
+    key: Annotated[Path | None, typer.Option("--key", help="the suite's key (default: the one the run used)")] = None,
+    suite: Annotated[Path | None, typer.Option("--suite", help="the revealed suite instead of the key")] = None,
+) -> None:
+    """Write the run as Inspect AI eval logs, for `inspect view` and its data frames. They hold
+    the items' text: internal, like the run folder."""
+    from gennai.evaluation.inspect_export import InspectExportError, export_inspect_logs
+    from gennai.evaluation.scoring import SCORES_FILE
+    from gennai.evaluation.transcripts import read_run
+
+    run = _guard(lambda: read_run(run_dir))
+    scores_path = run_dir / SCORES_FILE
+    if not scores_path.exists():
+        raise _fail(f"{scores_path}: not found; score the run first (gennai eval score {run_dir})")
+    scores = json.loads(scores_path.read_text(encoding="utf-8"))
+    items = _guard(lambda: _run_items(run_dir, run, key, suite))
+    try:
+        paths = export_inspect_logs(run_dir, run, scores, items, out)
+    except InspectExportError as exc:
+        raise _fail(str(exc)) from None
+    for path in paths:
+        _console().print(f"wrote {path}")
