@@ -330,3 +330,7 @@ def test_side_by_side_judging_in_both_orders_counts_only_consistent_verdicts(tmp
         assert biased["pending"]["human"] == 1
         (task,) = load_queue(tmp_path / "run2")
         assert set(task.candidates) == {"cand-good", "cand-wrong"}
+        result = invoke("eval", "report", str(tmp_path / "run2"), "--out", str(tmp_path / "r2.html"))
+        assert result.exit_code == 0, result.output
+        html = (tmp_path / "r2.html").read_text(encoding="utf-8")
+        assert "審査モデルによる一対比較" in html and "人手採点" in html and "未完了 1 件" in html

@@ -757,6 +757,21 @@ def _context(
                   ("採点 (scored_at)", _text(scores.get("scored_at"))),
                   ("報告書作成 (generated_at)", result["generated_at"])],  # fmt: skip
         "pending": result["pending"],
+        "judge_pairs": _judge_pairs(scores),
+        "human_grading": _mapping(scores.get("human_grading")) or None,
+    }
+
+
+def _judge_pairs(scores: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The judges' side-by-side verdicts (`[judge] pairwise`): wins per pair and ratings."""
+    section = _mapping(scores.get("judge_pairwise"))
+    if not section:
+        return None
+    ratings = {str(name): _mapping(value) for name, value in _mapping(section.get("ratings")).items()}
+    return {
+        "both_orders": bool(section.get("both_orders")),
+        "pairs": [_mapping(row) for row in _list(section.get("pairs"))],
+        "ratings": sorted(ratings.items(), key=lambda kv: -(_number(kv[1].get("rating")) or 0.0)),
     }
 
 
