@@ -268,7 +268,8 @@ def score_command(
     """Score a run from its transcripts (writes RUNDIR/scores.json); judges are asked only
     for answers they have not graded yet."""
     from gennai.evaluation.scoring import SCORES_FILE, score_run
-    from gennai.evaluation.transcripts import read_run, write_json_atomic
+    from gennai.evaluation.files import write_json_atomic
+    from gennai.evaluation.transcripts import read_run
 
     eval_config, base = _guard(lambda: _eval_config(config))
     run = _guard(lambda: read_run(run_dir))
@@ -297,6 +298,22 @@ def score_command(
         _console().print(f"{pending['judge']} judge item answer(s) not graded yet (no [judge] models, or a judge call failed)")
     if pending["human"]:
         _console().print(f"{pending['human']} answer(s) queued for human graders: gennai eval grade {run_dir}")
+
+
+def _scored_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """run.json and scores.json of a run that has been scored (one line if not)."""
+    from gennai.evaluation.scoring import SCORES_FILE
+    from gennai.evaluation.transcripts import read_run
+
+    run = _guard(lambda: read_run(run_dir))
+    scores_path = run_dir / SCORES_FILE
+    try:
+        scores = json.loads(scores_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(f"{scores_path}: not found; score the run first (gennai eval score {run_dir})") from None
+    except (OSError, ValueError) as exc:
+        raise _fail(f"{scores_path}: cannot read: {exc}") from None
+    return run, scores
 
 
 def _grading_hooks() -> tuple[Any, Any]:
@@ -381,15 +398,9 @@ def report_command(
 ) -> None:
     """Write the HTML report and the JSON result (signed with --signing-key)."""
     from gennai.evaluation.report import build_report, write_report
-    from gennai.evaluation.scoring import SCORES_FILE
     from gennai.evaluation.signing import load_signing_key
-    from gennai.evaluation.transcripts import read_run
 
-    run = _guard(lambda: read_run(run_dir))
-    scores_path = run_dir / SCORES_FILE
-    if not scores_path.exists():
-        raise _fail(f"{scores_path}: not found; score the run first (gennai eval score {run_dir})")
-    scores = json.loads(scores_path.read_text(encoding="utf-8"))
+    run, scores = _scored_run(run_dir)
     items = None
     if key is not None or suite is not None:
         items = {item.id: item for item in _guard(lambda: _run_items(run_dir, run, key, suite))}
@@ -524,14 +535,8 @@ def export_inspect_command(
     """Write the run as Inspect AI eval logs, for `inspect view` and its data frames. They hold
     the items' text: internal, like the run folder."""
     from gennai.evaluation.inspect_export import InspectExportError, export_inspect_logs
-    from gennai.evaluation.scoring import SCORES_FILE
-    from gennai.evaluation.transcripts import read_run
 
-    run = _guard(lambda: read_run(run_dir))
-    scores_path = run_dir / SCORES_FILE
-    if not scores_path.exists():
-        raise _fail(f"{scores_path}: not found; score the run first (gennai eval score {run_dir})")
-    scores = json.loads(scores_path.read_text(encoding="utf-8"))
+    run, scores = _scored_run(run_dir)
     items = _guard(lambda: _run_items(run_dir, run, key, suite))
     try:
         paths = export_inspect_logs(run_dir, run, scores, items, out)

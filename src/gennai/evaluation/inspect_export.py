@@ -47,14 +47,13 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gennai.evaluation.files import write_atomic
 from gennai.evaluation.items import Item
 from gennai.evaluation.runner import item_messages
 from gennai.evaluation.scorers import choice_labels, normalise, resolve_choice
@@ -667,18 +666,8 @@ def _reason(exc: OSError) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, fsync, then rename over `path`."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    """Atomic and private (0600: the log holds the items), one-line error."""
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        write_atomic(path, data, 0o600)
     except OSError as exc:
         raise InspectExportError(f"{path}: cannot write the Inspect log: {_reason(exc)}") from None

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
 from gennai.evaluation import signing
+from gennai.evaluation.files import write_atomic
 from gennai.evaluation.items import Item
 from gennai.evaluation.statistics import Interval, rank_with_ties
 
@@ -778,21 +777,6 @@ def _judge_pairs(scores: Mapping[str, Any]) -> dict[str, Any] | None:
 # -- writing -----------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, fsync, then rename over `path`."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def write_report(report: Report, out: Path, *, signing_key: Ed25519PrivateKey | None) -> tuple[Path, Path]:
     """Write the HTML at `out` and the JSON result at `<stem>.json` beside it, both atomically.
 
@@ -810,6 +794,6 @@ def write_report(report: Report, out: Path, *, signing_key: Ed25519PrivateKey | 
     document = {**report.result, "payload": signed["payload"], "signature": signed["signature"]}
     html = report.render(signed["signature"], json_path.name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(json_path, (json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8"))
-    _write_atomic(out, html.encode("utf-8"))
+    write_atomic(json_path, (json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8"))
+    write_atomic(out, html.encode("utf-8"))
     return out, json_path

@@ -41,8 +41,8 @@ from gennai.evaluation.transcripts import (
     read_run,
     read_transcript,
     now_iso_utc,
-    write_json_atomic,
 )
+from gennai.evaluation.files import write_json_atomic
 from gennai.gateway.calls import ModelCall
 from gennai.gateway.errors import Forbidden, GatewayError, InvalidRequest
 from gennai.policy.content import chat_content

@@ -59,6 +59,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from gennai.evaluation.files import write_atomic, write_new
+
 FORMAT = "gennai-sealed-suite/1"
 OPENINGS_FORMAT = "gennai-suite-openings/1"
 MANIFEST_NAME = "manifest.json"
@@ -237,36 +239,6 @@ class VerifyReport:
 # -- files ---------------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write through a temporary file in the same folder, fsync, then rename over `path`."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Write atomically but never replace an existing file (hard link of a finished temp file)."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, path)  # FileExistsError if something appeared meanwhile
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _key_text(key: bytes, suite_name: str, root: str) -> bytes:
     return (
         "# gennai sealed-suite key (AES-256-GCM, base64). Secret until test day; never keep it in the sealed folder.\n"
@@ -391,12 +363,12 @@ def seal(records: RawRecords, out_dir: Path, key_out: Path, suite_name: str) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     key_out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _write_new(key_out, _key_text(key, suite_name, root), 0o600)
+        write_new(key_out, _key_text(key, suite_name, root), 0o600)
     except FileExistsError:
         raise SealError(f"{key_out}: a key file already exists there (refusing to overwrite it)") from None
-    _write_atomic(out_dir / SEALED_NAME, sealed)
+    write_atomic(out_dir / SEALED_NAME, sealed)
     manifest_text = json.dumps(manifest.to_json(), ensure_ascii=False, indent=2) + "\n"
-    _write_atomic(out_dir / MANIFEST_NAME, manifest_text.encode("utf-8"))
+    write_atomic(out_dir / MANIFEST_NAME, manifest_text.encode("utf-8"))
     return manifest
 
 
@@ -460,8 +432,8 @@ def reveal(directory: Path, key_path: Path, suite_out: Path) -> Path:
         if path.exists() and path.read_bytes() != data:
             raise SealError(f"{path}: a different file already exists there (refusing to overwrite it)")
     suite_out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(suite_out, suite_bytes)
-    _write_atomic(openings_path, openings_bytes)
+    write_atomic(suite_out, suite_bytes)
+    write_atomic(openings_path, openings_bytes)
     return openings_path
 
 

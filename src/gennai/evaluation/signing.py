@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from gennai.evaluation.files import write_new
 
 ALGORITHM = "Ed25519"
 RESULT_FORMAT = "gennai-eval-result/1"
@@ -75,21 +76,11 @@ def public_key_path(path: Path) -> Path:
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Write a finished temporary file, then hard-link it into place: atomic, never overwrites."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    """Create a key file in one step, never over an existing one."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            raise SigningError(f"{path}: already exists (refusing to overwrite a key)") from None
-    finally:
-        temporary.unlink(missing_ok=True)
+        write_new(path, data, mode)
+    except FileExistsError:
+        raise SigningError(f"{path}: already exists (refusing to overwrite a key)") from None
 
 
 def generate_signing_key(path: Path) -> Ed25519PrivateKey:
