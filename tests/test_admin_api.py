@@ -267,3 +267,20 @@ def test_policy_blocks_and_reroutes_are_audited_without_values(server: GennaiSer
     assert entries and entries[0].outcome == "denied" and entries[0].actor_user_id == clerk.user_id
     assert entries[0].detail and entries[0].detail["findings"]["MY_NUMBER"] == 1
     assert "1234" not in str(entries[0].detail) and "山田" not in str(entries[0].detail)
+
+
+def test_a_team_rule_may_name_only_models_the_team_may_use(server: GennaiServer) -> None:
+    boss = person(server, "ruler")
+    team = new_team(server, boss)
+    rule = {"name": "drafting", "tasks": ["drafting"], "models": ["domestic"]}
+    with as_(server, boss) as c:
+        unknown = c.put(f"/admin/teams/{team}/policy", json={"rules": [{**rule, "models": ["nowhere"]}]})
+        assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "policy.rules[0].models"
+        assert "nowhere" in unknown.json()["error"]["message"]
+        assert c.put(f"/admin/teams/{team}/policy", json={"rules": [rule]}).status_code == 200
+    with admin(server) as c:
+        assert c.put(f"/admin/teams/{team}/models", json={"models": ["abroad"]}).status_code == 200
+    with as_(server, boss) as c:
+        outside = c.put(f"/admin/teams/{team}/policy", json={"rules": [rule]})
+        assert outside.status_code == 400 and "このチームが使えないモデル: domestic" in outside.json()["error"]["message"]
+        assert c.get(f"/admin/teams/{team}/policy").json()["rules"] == [rule]  # nothing stored was lost

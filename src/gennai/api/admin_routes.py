@@ -230,12 +230,39 @@ def read_policy(call: Call) -> dict[str, Any]:
 
 
 def put_policy(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    _check_rule_models(call, body)
     team = call.platform.teams.update(call.team_id, {"policy": body})  # type: ignore[arg-type]
     call.platform.team_policies.forget(team.id)
     call.audit("policy.updated", target_type="team", target_id=team.id,
                detail={"fields": sorted(body), "terms": len(team.policy.get("terms", [])), "patterns": len(team.policy.get("patterns", [])),
                        "rules": [rule["name"] for rule in team.policy.get("rules", [])]})
     return team.policy
+
+
+def _check_rule_models(call: Call, body: dict[str, Any]) -> None:
+    """A team's routing rule may name only models of the registry that the team may use
+    (the policy would skip the others anyway; saying so now is clearer than a rule that
+    silently never routes)."""
+    rules = body.get("rules") if isinstance(body, dict) else None
+    if not isinstance(rules, list):
+        return  # absent or malformed: validate_team_policy reports it
+    known = {model.id for model in call.platform.registry}
+    allowed = call.platform.teams.get(call.team_id).allowed_models  # type: ignore[arg-type]
+    for index, rule in enumerate(rules):
+        models = rule.get("models") if isinstance(rule, dict) else None
+        if not isinstance(models, list):
+            continue
+        unknown = [m for m in models if isinstance(m, str) and m not in known]
+        if unknown:
+            raise InvalidRequest(
+                f"存在しないモデル: {', '.join(unknown)} / unknown models: {', '.join(unknown)}", param=f"policy.rules[{index}].models"
+            )
+        outside = [m for m in models if isinstance(m, str) and allowed is not None and m not in allowed]
+        if outside:
+            raise InvalidRequest(
+                f"このチームが使えないモデル: {', '.join(outside)} / models this team may not use: {', '.join(outside)}",
+                param=f"policy.rules[{index}].models",
+            )
 
 
 def put_models(call: Call, body: dict[str, Any]) -> dict[str, Any]:
