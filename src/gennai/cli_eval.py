@@ -451,8 +451,11 @@ def verify_command(
 ) -> None:
     """Check a revealed suite against the commitments published before the test; names every
     item that differs. Exit code 1 when anything differs."""
-    from gennai.evaluation.sealing import open_sealed, verify
+    from gennai.evaluation.sealing import OPENINGS_NAME, open_sealed, verify
     from gennai.evaluation.suites import read_records
+
+    if key is None and not (sealed_dir / OPENINGS_NAME).exists():
+        raise _fail(f"{sealed_dir / OPENINGS_NAME}: not published yet; publish it with `gennai eval reveal` or give --key")
 
     def work() -> Any:
         openings = open_sealed(sealed_dir, key).openings if key is not None else None
