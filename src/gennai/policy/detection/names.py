@@ -77,6 +77,8 @@ _LABEL = re.compile(
 )
 # A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
 _SELF_INTRO_AFTER = re.compile(r"[ \t]*(?:です|と申します|と申し|と言います|といいます)")
+# A person spoken of by surname: 大谷という人, 志村という方
+_CALLED_AFTER = re.compile(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
 # A given name written after the surname with a space, where SudachiPy does not know it as a
 # given name (中川 さくら, 高橋 楓): a short token, then the end of the name (line end, space,
 # punctuation, honorific or self-introduction).
@@ -87,7 +89,13 @@ _NAME_END = re.compile(
     r"(?:[ \t\n\r、,，。（(「)）/|]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
     r"|[一-龥]{0,5}?(?:長|士|官|主任|主査|主事|補佐|技師|教諭|講師|医師|看護師|保育士)(?![一-龥]))"
 )
-_NAME_END_STRICT = re.compile(r"(?:[\n\r、,，。（(「)）]|[ \t]*(?:$|[|/])|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん)")
+_NAME_END_STRICT = re.compile(
+    r"(?:[\n\r、,，。（(「)）]|[ \t]*(?:$|[|/])|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
+    # a row of a roster: the name, then a date (of birth) after a space
+    r"|[ \t]+(?=(?:(?:明治|大正|昭和|平成|令和|[MTSHR]\.?)[ \t]*(?:[0-9]{1,2}|元)|(?:18|19|20)[0-9]{2})"
+    r"[ \t]*[/年.\-][ \t]*[0-9]{1,2}[ \t]*[/月.\-][ \t]*[0-9]{1,2}(?![0-9])(?:[ \t]*日)?(?![ \t]*日)"
+    r"(?![ \t]*(?:付|から|まで|に|より|開催|実施|施行|予定))))"
+)
 # A surname written alone that introduces itself: 大和田と申します (the dictionary may know the
 # word only as a place name).
 _INTRO_STRONG = re.compile(r"と申します|と申し")
@@ -103,6 +111,19 @@ _LATIN_NAME = re.compile(
     r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){1,2}))(?![A-Za-z])"
 )
 _HAS_CAPITALISED = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
+# On the same line after a romanised name: a phone number or an e-mail address (a row of contacts):
+# Pham Van Long 080-…
+_CONTACT_AFTER = re.compile(r"[ \t]+(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
+# Words that make a romanised phrase a place or an organisation, not a person
+_ORGANISATION_WORD = re.compile(
+    r"\b(?:Hall|Cent(?:er|re)|Sight|Tower|Building|Bldg|Park|Station|Hotel|Office|Inc|Ltd|Co|Corp|Corporation|Company|"
+    r"University|College|School|Hospital|Clinic|City|Prefecture|Ward|Japan|Tokyo|Osaka|Kyoto|Bank|Shop|Store|Cafe|"
+    r"Restaurant|Museum|Library|Gallery|Studio|Church|Temple|Shrine|Airport|Port|Bridge|Road|Street|Avenue|Plaza|"
+    r"Square|Garden|Gardens|Mall|Market|Group|Association|Foundation|Institute|Agency|Ministry|Department|Division|"
+    r"Team|Project|Service|Services|Systems|Solutions|Lab|Labs|Design|Consulting|Desk|Support|Info|Information)\b"
+)
+# A numbered row before a name: "3 LEE Soo-jin", "② Maria SANTOS"
+_ROW_NUMBER = re.compile(r"[ \t]*(?:[0-9]{1,3}[.)]?|[①-⑳])[ \t]+")
 _HONORIFIC_AFTER = re.compile(r"[ \t]*(?:様|さん|さま|氏|殿)")
 _SALUTATION = re.compile(r"(?:Dear|Hello|Hi|To|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|Prof\.?)[ \t]+")
 # Maria SANTOS（1990-12-04生）: a romanised name followed by a birth date
@@ -475,6 +496,18 @@ def find_people(
                 span_end += 1  # 坪川 ヨシ子, 山本 ハル江: a kana given name ending in a kanji
             elif _HIRAGANA_TAIL.match(text, span_end) and text[span_end - 1] in _HIRAGANA_SET:
                 span_end += 1  # 柏葉 ゆうと（小2）: the dictionary read と as a particle
+            elif (
+                morphemes[j][2] == "mei"
+                and j + 1 < count
+                and len(morphemes[j + 1][3]) == 1
+                and _is_kanji(morphemes[j + 1][3])
+                and morphemes[j + 1][3] not in _NOT_GIVEN_ONE
+                and morphemes[j + 1][3] not in _FORM_CHARS
+                and _SPACE_IN_NAME.search(text, span_start, span_end)
+                and _NAME_END_STRICT.match(text, morphemes[j + 1][1])
+            ):
+                span_end += 1  # 篠原 陽向（…生）: a given name the dictionary knows only in part (陽 + 向)
+                j += 1
             paren = text.find("(", span_start, span_end)
             if paren > span_start:
                 span_end = paren  # a dictionary entry that runs into a parenthesis: 美咲(パート)
@@ -482,7 +515,9 @@ def find_people(
             while k < count and morphemes[k][2] == "space":
                 k += 1
             honorific = k < count and morphemes[k][3] in _HONORIFICS
-            intro = not honorific and "sei" in cats and bool(_SELF_INTRO_AFTER.match(text, span_end))
+            intro = not honorific and "sei" in cats and bool(
+                _SELF_INTRO_AFTER.match(text, span_end) or _CALLED_AFTER.match(text, span_end)
+            )
             if honorific and _KATAKANA.match(morphemes[i][3]):
                 back = i - 1  # グエン・ヴァン・アンさん, ヨコヤマ ケンジさん: the whole katakana name
                 while back >= 0 and (not items or morphemes[back][0] >= items[-1].end):
@@ -502,6 +537,9 @@ def find_people(
                         back -= 1
                     else:
                         break
+            glued = _glued_title_tail(text, span_start, span_end)
+            if glued:
+                span_start += glued  # 係長村松 恵美子: the dictionary read 長村 as a surname
             line_start = text.rfind("\n", 0, span_start) + 1
             before = text[max(line_start, span_start - 30) : span_start]
             after = text[span_end : span_end + 12]
@@ -606,6 +644,10 @@ def find_people(
                 or _BIRTH_PAREN_AFTER.match(text, m.end())
                 or _OTHER_WRITING.match(text, m.end())
                 or _RELATION_NO_BEFORE.search(before)
+                or (
+                    (_CONTACT_AFTER.match(text, m.end()) or _ROW_NUMBER.fullmatch(before))
+                    and not _ORGANISATION_WORD.search(text, start, m.end())
+                )
             ):
                 # the whole romanised name wins over a part of it found as a word (LEE Min Jun)
                 items = [it for it in items if not (start <= it.start and it.end <= m.end())]
@@ -628,7 +670,11 @@ def find_people(
     if "(" in text:  # NFKC text: （ is (
         for m in _NAME_THEN_RELATION.finditer(text):
             if not _TITLE_WORD.search(m.group("n")):
-                items = _as_one_name(items, *m.span("n"), "続柄を添えた氏名 / name given with a family relation")
+                start = m.start("n")
+                label = _LEADING_LABEL.match(text, start, m.end("n"))
+                if label:
+                    start = label.end()  # 保護者 藤崎 麻衣（母）: the label is not part of the name
+                items = _as_one_name(items, start, m.end("n"), "続柄を添えた氏名 / name given with a family relation")
     for m in _SHORT_NAME_HONORIFIC.finditer(text) if not public_notice and _HONORIFIC_CHAR.search(text) else ():
         parts = m.group("n").split()
         if not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
@@ -711,6 +757,7 @@ _NAME_THEN_RELATION = re.compile(
     r"(?<![一-龥々ぁ-ゖァ-ヴー])(?P<n>(?:[一-龥々]{1,4}|[ァ-ヴー]{2,8})(?:[ \t・](?:[一-龥々]{1,4}|[ァ-ヴー]{1,8})){1,2})[ \t]*[（(][ \t]*(?:同)?"
     r"(?:" + _RELATION_WORDS + r"|配偶者|本人|世帯主)[ \t]*[）)]"
 )
+_LEADING_LABEL = re.compile(r"(?:" + _PERSON_LABELS + r")[ \t・]+")
 # 王 俊傑様, 王 子涵さん: surname, space, given name (kanji) and an honorific
 # (a one-character surname, as in Chinese and Korean names; longer ones are the dictionary's job:
 # 本日 美香さん is not a name)
@@ -858,6 +905,20 @@ _HAS_KANJI = re.compile(r"[一-龥々]")
 _GIVEN_AFTER_SURNAME = re.compile(r"[ \t]{1,2}([一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,5})")
 _NAME_CHAR = re.compile(r"[一-龥々ぁ-ゖァ-ヴー]")
 _SPACE_IN_NAME = re.compile(r"[ \t]")
+_TITLE_ONLY = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r")")
+
+
+def _glued_title_tail(text: str, start: int, end: int) -> int:
+    """How many characters at the start of a name span finish a title written right before it
+    (係長村松 恵美子: 長 belongs to 係長), provided a name with a space is left; else 0."""
+    space = text.find(" ", start, end)
+    for cut in (1, 2):
+        if space - start <= cut:  # keep at least one character of the surname
+            break
+        for back in (1, 2, 3, 4):
+            if start - back >= 0 and _TITLE_ONLY.fullmatch(text, start - back, start + cut):
+                return cut
+    return 0
 
 
 def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
