@@ -413,3 +413,21 @@ def test_app_rejects_weak_tokens_and_duplicate_names(queued: Path) -> None:
     with pytest.raises(ValueError):
         create_grading_app(queued, ITEMS, {new_token(): "山田", new_token(): "山田"})
     assert len(new_token()) >= 16
+
+
+def test_a_same_origin_post_with_origin_null_is_accepted_and_a_cross_site_one_refused() -> None:
+    """Chromium sends Origin: null for a page under Referrer-Policy: no-referrer; Sec-Fetch-Site
+    still says whether the form is the page's own."""
+    from starlette.requests import Request
+
+    from gennai.evaluation.grading_server import _same_origin
+
+    def request(headers: dict[str, str]) -> Request:
+        raw = [(k.lower().encode(), v.encode()) for k, v in {"host": "127.0.0.1:8100", **headers}.items()]
+        return Request({"type": "http", "scheme": "http", "method": "POST", "path": "/", "headers": raw, "query_string": b""})
+
+    assert _same_origin(request({"origin": "null", "sec-fetch-site": "same-origin"}))
+    assert not _same_origin(request({"origin": "null", "sec-fetch-site": "cross-site"}))
+    assert not _same_origin(request({"origin": "null"}))
+    assert _same_origin(request({"origin": "http://127.0.0.1:8100"}))
+    assert not _same_origin(request({"origin": "http://evil.example"}))

@@ -287,6 +287,10 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True
+    if origin == "null":
+        # with Referrer-Policy: no-referrer, Chromium sends Origin: null even for the page's own
+        # form; the browser's Sec-Fetch-Site then tells same-origin from cross-site
+        return request.headers.get("sec-fetch-site") == "same-origin"
     return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
 
 
