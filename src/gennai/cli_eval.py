@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -54,12 +55,17 @@ def _fail(message: str) -> typer.Exit:
 def _known_errors() -> tuple[type[Exception], ...]:
     from gennai.evaluation.config import EvalConfigError
     from gennai.evaluation.datasets import DatasetError
+    from gennai.evaluation.grading import GradingError
+    from gennai.evaluation.report import ReportError
     from gennai.evaluation.sealing import SealError
     from gennai.evaluation.signing import SigningError
     from gennai.evaluation.suites import SuiteError
     from gennai.evaluation.transcripts import RunFolderError
 
-    return (ConfigError, EvalConfigError, DatasetError, SealError, SigningError, SuiteError, RunFolderError)
+    return (
+        ConfigError, EvalConfigError, DatasetError, GradingError, ReportError, SealError, SigningError, SuiteError,
+        RunFolderError,
+    )
 
 
 def _guard(work: Callable[[], T]) -> T:
@@ -290,7 +296,7 @@ def score_command(
         scores = _guard(lambda: asyncio.run(score_run(
             run_dir, run, items, eval_config, queue_for_humans=queue, human_grades=grades, harness_version=_harness_version(),
         )))
-    scores["human_grading"] = _grading_summary(run_dir)
+    scores["human_grading"] = _guard(lambda: _grading_summary(run_dir))
     write_json_atomic(run_dir / SCORES_FILE, scores)
     _print_leaderboard(scores)
     pending = scores["pending"]
@@ -324,7 +330,12 @@ def _grading_hooks() -> tuple[Any, Any]:
         return None, None
 
     def queue(run_dir: Path, tasks: Any) -> int:
-        return grading.queue_tasks(run_dir, tasks, seed=0)
+        # A secret seed and order: graders see task and item ids, and the code and the run's
+        # candidate order are no secret, so neither the labels nor the task numbering may be
+        # derivable from them (the per-task seed is still recorded in the queue).
+        tasks = list(tasks)
+        secrets.SystemRandom().shuffle(tasks)
+        return grading.queue_tasks(run_dir, tasks, seed=secrets.randbits(64))
 
     def grades(run_dir: Path) -> dict[tuple[str, str], float]:
         # only answers two graders have marked count (one grader alone is not a grade)
@@ -413,7 +424,7 @@ def report_command(
         except ScorecardError as exc:
             raise _fail(str(exc)) from None
     private = _guard(lambda: load_signing_key(signing_key)) if signing_key is not None else None
-    report = build_report(scores, run, items=items, scorecard=card, public=public)
+    report = _guard(lambda: build_report(scores, run, items=items, scorecard=card, public=public))
     html_path, json_path = _guard(lambda: write_report(report, out, signing_key=private))
     _console().print(f"wrote {html_path} and {json_path}" + ("" if private else " (unsigned: no --signing-key)"))
 
@@ -515,7 +526,7 @@ def grade_command(
     if len(names) < 2 or len(set(names)) != len(names):
         raise _fail("--grader: give at least two distinct graders (each task is graded by two)")
     run = _guard(lambda: read_run(run_dir))
-    if not load_queue(run_dir):
+    if not _guard(lambda: load_queue(run_dir)):
         raise _fail(f"{run_dir}: no grading tasks queued (scoring queues the answers the judges disagree on)")
     items = {item.id: item for item in _guard(lambda: _run_items(run_dir, run, key, suite))}
     tokens = {new_token(): name for name in names}

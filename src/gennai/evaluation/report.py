@@ -614,6 +614,7 @@ def build_report(
     summary = {
         "candidates": {c: {"overall": j["overall"], "categories": j["categories"]} for c, j in cand_json.items()},
         "leaderboard": leaderboard,
+        **({"scorecard": card} if card is not None else {}),  # the gates and ranking decide the procurement
     }
     generated_at = _now()
     suite_json = {

@@ -778,7 +778,7 @@ def _performance(part: Part, scores: ScoresFile, name: str, origin: str) -> tupl
     target = cast(float, part.target_ms)
     detail: dict[str, Any] = {"target_ms": target, "latency_p95_ms": ops.get("latency_p95_ms"),
                               "error_rate": errors, "timeout_rate": timeouts}
-    if failure >= 1.0:  # nothing answered: there may be no latency at all
+    if failure >= 1.0 or ops.get("answered") == 0:  # nothing answered (even all blocked): no latency at all
         return _point(0.0), detail
     p95 = _ops_number(ops, "latency_p95_ms", where, origin)
     speed = 1.0 if p95 <= 0 else min(1.0, target / p95)

@@ -85,9 +85,20 @@ def read_judgements(run_dir: Path) -> dict[tuple[str, str, str], Judgement]:
     return found
 
 
+def _append_line(path: Path, record: Mapping[str, Any]) -> None:
+    """Append one JSON line; a last line left without its newline by a crash is cut off
+    first, so the new line does not run into it (and get lost with it)."""
+    with path.open("a+b") as file:
+        if file.seek(0, 2) > 0:
+            file.seek(-1, 2)
+            if file.read(1) != b"\n":
+                file.seek(0)
+                file.truncate(file.read().rfind(b"\n") + 1)
+        file.write((json.dumps(dict(record), ensure_ascii=False) + "\n").encode("utf-8"))
+
+
 def _append_judgement(run_dir: Path, judgement: Judgement) -> None:
-    with (run_dir / JUDGEMENTS_FILE).open("a", encoding="utf-8") as file:
-        file.write(json.dumps(judgement.to_json(), ensure_ascii=False) + "\n")
+    _append_line(run_dir / JUDGEMENTS_FILE, judgement.to_json())
 
 
 def _interval(values: Sequence[float], config: EvalConfig) -> dict[str, float | int]:
@@ -173,7 +184,7 @@ async def score_run(
             "items": results,
             "operations": operations([line for item_id, line in lines.items() if item_id in {i.id for i in items}]),
         }
-    head_to_head = await _judge_pairs(run_dir, items, candidates, transcripts, config, judge, disagreements)
+    head_to_head = await _judge_pairs(run_dir, items, candidates, transcripts, config, judge, disagreements, humans)
     if queue_for_humans is not None and disagreements:
         queue_for_humans(run_dir, disagreements)  # already queued answers are not queued twice
     overall = {
@@ -286,7 +297,8 @@ async def _judge_missing(
             if line is None or line.status != "ok":
                 continue
             for model in config.judge.models:
-                if (item.id, candidate, model) not in judged:
+                stored = judged.get((item.id, candidate, model))
+                if stored is None or stored.score is None:  # no grade in the reply: asked again
                     jobs.append(one(model, item, candidate, line.answers))
     if jobs:
         await asyncio.gather(*jobs)
@@ -338,6 +350,7 @@ async def _judge_pairs(
     config: EvalConfig,
     judge: JudgeAsk | None,
     disagreements: list[tuple[str, tuple[str, ...], str]],
+    humans: Mapping[tuple[str, str], float] | None = None,
 ) -> dict[str, Any] | None:
     """Side-by-side judging of judge items (`[judge] pairwise = true`): every judge compares
     every two candidates' answers, in both orders when `both_orders` (position bias cancels
@@ -358,7 +371,7 @@ async def _judge_pairs(
 
     async def ask(item: Item, first: str, second: str, model: str) -> None:
         key = (item.id, first, second, model, digest)
-        if key in stored or judge is None:
+        if stored.get(key) is not None or judge is None:  # a reply without a verdict is asked again
             return
         prompt = pairwise_prompt(item, answered(first, item) or (), answered(second, item) or ())
         async with gate:
@@ -368,11 +381,10 @@ async def _judge_pairs(
                 return
         verdict = parse_pairwise(reply)
         stored[key] = verdict
-        with (run_dir / PAIRWISE_FILE).open("a", encoding="utf-8") as file:
-            file.write(json.dumps({
-                "item_id": item.id, "first": first, "second": second, "judge": model, "prompt_sha256": digest,
-                "reply": reply, "verdict": verdict,
-            }, ensure_ascii=False) + "\n")
+        _append_line(run_dir / PAIRWISE_FILE, {
+            "item_id": item.id, "first": first, "second": second, "judge": model, "prompt_sha256": digest,
+            "reply": reply, "verdict": verdict,
+        })
 
     pairs = [(a, b) for index, a in enumerate(candidates) for b in candidates[index + 1 :]]
     orders = [(a, b) for a, b in pairs] + ([(b, a) for a, b in pairs] if config.judge.both_orders else [])
@@ -409,7 +421,8 @@ async def _judge_pairs(
             else:  # the orders or the judges disagree: a tie here, and people decide
                 wins["split"] += 1
                 votes.append((a, b, "tie"))
-                disagreements.append((item.id, (a, b), "pairwise verdicts disagree: " + ", ".join(map(str, verdicts))))
+                if not humans or (item.id, a) not in humans or (item.id, b) not in humans:  # not graded yet
+                    disagreements.append((item.id, (a, b), "pairwise verdicts disagree: " + ", ".join(map(str, verdicts))))
         rows.append({"a": a, "b": b, **wins})
     ratings = {}
     if votes:

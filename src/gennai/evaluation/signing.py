@@ -242,4 +242,38 @@ def verify_result(signed: Mapping[str, Any], public_key: bytes | None = None) ->
         problems.append(str(exc))
     except (InvalidSignature, ValueError):
         problems.append(f"the signature by key {signer} does not match the payload (the payload was changed)")
+    problems.extend(_unsigned_copies_differ(signed, payload))
     return VerifyResult(tuple(problems), signer)
+
+
+def _unsigned_copies_differ(signed: Mapping[str, Any], payload: Mapping[str, Any]) -> list[str]:
+    """A report's JSON shows the signed figures again outside `payload` (what people read):
+    each such copy must be the signed one, or the result does not verify."""
+    problems: list[str] = []
+    scores = payload.get("scores")
+    scores = scores if isinstance(scores, Mapping) else {}
+    suite = signed.get("suite")
+    copies: list[tuple[str, object, object]] = [
+        ("harness_version", signed.get("harness_version", payload.get("harness_version")), payload.get("harness_version")),
+        ("suite.suite_sha256", (suite.get("suite_sha256", payload.get("suite_sha256")) if isinstance(suite, Mapping)
+                                else payload.get("suite_sha256")), payload.get("suite_sha256")),
+    ]
+    for key in ("leaderboard", "scorecard"):
+        if key in signed or key in scores:
+            copies.append((key, signed.get(key), scores.get(key)))
+    if "candidates" in signed or "candidates" in scores:
+        shown, signed_candidates = signed.get("candidates"), scores.get("candidates")
+        shown = shown if isinstance(shown, Mapping) else {}
+        signed_candidates = signed_candidates if isinstance(signed_candidates, Mapping) else {}
+        for name in sorted({*map(str, shown), *map(str, signed_candidates)}):
+            entry, truth = shown.get(name), signed_candidates.get(name)
+            for part in ("overall", "categories"):
+                copies.append((
+                    f"candidates.{name}.{part}",
+                    entry.get(part) if isinstance(entry, Mapping) else None,
+                    truth.get(part) if isinstance(truth, Mapping) else None,
+                ))
+    for where, copy, truth in copies:
+        if copy != truth:
+            problems.append(f"'{where}' outside the payload differs from the signed value (changed after signing)")
+    return problems

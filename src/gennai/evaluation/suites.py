@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import cast
 
 from gennai.evaluation.items import SCORINGS, Item, Scoring
+from gennai.evaluation.scorers import normalise
 
 __all__ = [
     "SAMPLES",
@@ -172,6 +173,10 @@ def _check_scoring(scoring: str, choices: tuple[str, ...] | None, answer: str | 
             raise _LineError(f"'answer' {answer} is not an index of the {len(choices)} choices")
         if isinstance(answer, str) and answer not in choices:
             raise _LineError(f"'answer' {_show(answer)} is not one of the {len(choices)} choices")
+        if isinstance(answer, str):  # the scorer finds the correct choice by its normalised text
+            if [normalise(choice) for choice in choices].count(normalise(answer)) != 1:
+                raise _LineError(f"'answer' {_show(answer)} matches more than one choice once normalised "
+                                 "(width, case, punctuation); give its 0-based index instead")
     elif scoring == "exact":
         if answer is None and reference is None:
             raise _LineError("scoring 'exact' needs 'answer' or 'reference'")
