@@ -206,3 +206,27 @@ def test_split_pairwise_verdicts_stop_pending_once_humans_have_graded(tmp_path: 
     again = asyncio.run(score_run(run_dir, run, [JUDGE_ITEM], config, judge=biased, queue_for_humans=queue,
                                   human_grades=humans))
     assert again["pending"]["human"] == 0  # else the scorecard stays provisional for ever
+
+
+def test_a_second_run_on_the_same_folder_is_refused_while_the_first_works(tmp_path: Path) -> None:
+    import fcntl
+
+    import typer
+
+    from gennai.cli_eval import _run_lock
+
+    with (tmp_path / ".run.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(typer.Exit):
+            with _run_lock(tmp_path):
+                pass
+        fcntl.flock(held, fcntl.LOCK_UN)
+    with _run_lock(tmp_path):  # free again
+        pass
+
+
+def test_a_judgements_line_changed_by_hand_is_asked_again_not_a_stack_trace(tmp_path: Path) -> None:
+    from gennai.evaluation.scoring import JUDGEMENTS_FILE, read_judgements
+
+    (tmp_path / JUDGEMENTS_FILE).write_text('[1, 2]\n{"kind": "score"}\n"text"\n', encoding="utf-8")
+    assert read_judgements(tmp_path) == {}

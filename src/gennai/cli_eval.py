@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -108,6 +109,23 @@ async def _with_platform(loaded: LoadedConfig, work: Callable[[Platform], Awaita
         return await work(platform)
     finally:
         await platform.stop()
+
+
+@contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    """One `gennai eval run` per run folder at a time: a second one would ask the same
+    pending items again and write them into the same transcripts."""
+    import fcntl
+
+    with (run_dir / ".run.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _fail(f"{run_dir}: another `gennai eval run` is working on this folder; wait for it to end") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _open_items(sealed_dir: Path, key: Path) -> tuple[list[Item], Any, str]:
@@ -256,7 +274,8 @@ def run_command(
 
             return await runner.run(items, run["candidates"], report)
 
-    statuses = _guard(lambda: asyncio.run(_with_platform(loaded, work)))
+    with _run_lock(out):
+        statuses = _guard(lambda: asyncio.run(_with_platform(loaded, work)))
     console.print(summary_line(statuses))
     unfinished = sum(count for counts in statuses.values() for status, count in counts.items() if status not in ("ok", "blocked"))
     if unfinished:

@@ -76,10 +76,14 @@ def read_judgements(run_dir: Path) -> dict[tuple[str, str, str], Judgement]:
             data = json.loads(text)
         except ValueError:
             continue
-        if data.get("prompt_sha256") != digest or data.get("kind") != "score":
+        if not isinstance(data, dict) or data.get("prompt_sha256") != digest or data.get("kind") != "score":
+            continue  # not a judgement of the current prompt (or a line changed by hand): asked again
+        names = (data.get("item_id"), data.get("candidate"), data.get("judge"))
+        if not all(isinstance(name, str) for name in names):
             continue
+        score = data.get("score")
         judgement = Judgement(
-            data["item_id"], data["candidate"], data["judge"], data["prompt_sha256"], data.get("reply", ""), data.get("score"),
+            *names, data["prompt_sha256"], str(data.get("reply", "")), score if isinstance(score, int) and 1 <= score <= 5 else None,
         )
         found[(judgement.item_id, judgement.candidate, judgement.judge)] = judgement
     return found
