@@ -59,6 +59,7 @@ BLIND_SETS = {
     "blind6": ("h-blind6-", "97_heldout_blind6.md", "sixth"),
     "blind7": ("h-blind7-", "98_heldout_blind7.md", "seventh"),
     "blind8": ("h-blind8-", "99_heldout_blind8.md", "eighth"),
+    "blind9": ("h-blind9-", "99b_heldout_blind9.md", "ninth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
