@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "gennai.detectors"
 # 各課長 殿 circulars.
 _NOTICE = re.compile(
     r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|開催案内|ご案内|募集要項|公表資料|広報"
+    r"|[（(][ \t]*お詫び[ \t]*[）)]|お詫びと(?:お知らせ|ご報告|報告)"
     r"|(?:^|\n)[ \t]*人事異動|人事異動[ \t]*(?:について|のお知らせ)?[ \t]*(?:[（(][^\n）)]{0,15}[）)])?[ \t]*(?:\n|$)"
     r"|開催(?:について|します|いたします)|各[ \t]*(?:課|部|局|室|所属|担当)[ \t]*長[ \t]*(?:殿|様|各位)"
     r"|^[ \t\n]*(?:Notice|Announcement|Press Release|News Release|Public Notice|Information for)\b"
@@ -215,7 +216,11 @@ _TRANSLATED_TITLE = re.compile(r"[ \t]*[/／|｜][ \t]*[\x20-\x7e]+$")
 
 
 # Even under a notice's title: a paper about what is not yet announced (内示, 公表前).
-_NOT_YET_PUBLIC = re.compile(r"内示|公表前|未公表|解禁前|口外しない|[（(][ \t]*伺い[ \t]*[）)]|事後公表(?:とし|とする)")
+_NOT_YET_PUBLIC = re.compile(
+    r"内示|公表前|未公表|解禁前|口外しない|[（(][ \t]*伺い[ \t]*[）)]|事後公表(?:とし|とする)"
+    # a 公告 still to come, a paper kept inside the office: 入札公告前, 公告は10月6日を予定, メモ（契約課内）
+    r"|公告前|公告(?:は|を)[^\n。]{0,15}(?:予定|見込み)|外(?:部)?に(?:は)?出さない|(?:メモ|資料|検討|打合せ|打ち合わせ)[ \t]*[（(][^）)\n]{0,10}[課係室班]内[）)]"
+)
 _PERSONNEL_TITLE = re.compile(r"人事異動|任免|役員の異動|幹部職員の異動")
 _NOT_YET = re.compile(r"内示|[（(][ \t]*案[ \t]*[）)]|予定|検討|部外秘|取扱い?注意|取り扱い注意|関係者限り|機密性")
 

@@ -192,7 +192,7 @@ _BIRTH_ENGLISH = re.compile(r"(?:date of birth|birth ?date|DOB|born(?: on)?)[ \t
 _BIRTH = re.compile(
     r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?)[ \t]*(?:[(（](?:西暦|和暦)[)）])?[ \t]*[:：はが]?[ \t]*"
     r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
-    r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|生(?![活産徒命成涯協き])|出生)",
+    r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|うまれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
 )
 _RANGE_BEFORE = re.compile(r"[～~〜][ \t]*$")
@@ -352,7 +352,7 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
         if free(*m.span()) and _near(text, m.start(), _PASSPORT_WORDS, before=30):
             add(Item("PASSPORT", m.start(), m.end(), 2, "旅券番号 / passport number"))
 
-    for m in _BIRTH.finditer(text) if ("生" in text or "誕" in text or _BIRTH_EN.search(text)) else ():
+    for m in _BIRTH.finditer(text) if ("生" in text or "誕" in text or "うまれ" in text or _BIRTH_EN.search(text)) else ():
         group = "a" if m.group("a") else "b"
         start, end = m.span(group)
         if _RANGE_BEFORE.search(text, max(0, start - 3), start):

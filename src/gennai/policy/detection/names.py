@@ -67,7 +67,7 @@ _PERSON_LABELS = (
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
     r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
     r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
-    r"債務者|来庁者|来訪者|来所者|面談者|カタカナ(?:表記)?|From(?=[ \t]*:)|Sender|Applicant|Resident|Patient"
+    r"債務者|来庁者|来訪者|来所者|面談者|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|Sender|Applicant|Resident|Patient"
 )
 _LABEL = re.compile(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は]?[ \t]*"
@@ -77,6 +77,22 @@ _LABEL = re.compile(
 )
 # A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
 _SELF_INTRO_AFTER = re.compile(r"[ \t]*(?:です|と申します|と申し|と言います|といいます)")
+# わたしは グエン・ティ・フオン です: a katakana name (in parts, or two words) in a self-introduction
+_KATAKANA_SELF_INTRO = re.compile(
+    r"(?:わたし|私|僕|ぼく)(?:は|の名前は)[ \t]*(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4}|[ァ-ヴー]{2,10}[ \t][ァ-ヴー]{2,10})"
+    r"[ \t]*(?:です|と申します|といいます|と言います)"
+)
+# 長男の妻 高見沢 アナ・パウラ（ブラジル国籍）: a relation, then a kanji surname and a katakana given name
+_RELATION_THEN_MIXED_NAME = re.compile(
+    r"(?:" + _RELATION_WORDS + r")[ \t]+(?P<n>[一-龥々]{1,4}[ \t]+[ァ-ヴー]{2,10}(?:・[ァ-ヴー]{1,10}){0,3})(?=[ \t]*(?:[（(、,。\n]|$))"
+)
+_SPEAKER_COLON = re.compile(r"[ \t]*[:：]")
+_LINE_HEAD = re.compile(r"[ \t]*(?:[・\-*•]|[0-9]{1,2}[.．)）]|[（(][0-9]{1,2}[)）]|[①-⑳])?[ \t]*")
+_STAFF_TITLE_GLUED = re.compile(r"(?:主事|主査|主任|技師|係長|主幹|主査補|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員)(?![一-龥])")
+_PERSONAL_MATTER = re.compile(
+    r"病気|休暇|休職|療養|復職|けが|怪我|負傷|懲戒|処分|診断|入院|通院|健康|メンタル|ハラスメント|介護休業|育児休業|育休|産休|"
+    r"欠勤|遅刻|勤務態度|面談記録|事故"
+)
 # A person spoken of by surname: 大谷という人, 志村という方
 _CALLED_AFTER = re.compile(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
 # A given name written after the surname with a space, where SudachiPy does not know it as a
@@ -518,6 +534,15 @@ def find_people(
             intro = not honorific and "sei" in cats and bool(
                 _SELF_INTRO_AFTER.match(text, span_end) or _CALLED_AFTER.match(text, span_end)
             )
+            alone = not public_notice and not honorific and cats == {"sei"}
+            # 久保田：… at the head of a line of an internal paper: a speaker named by surname
+            speaker = (
+                alone
+                and _SPEAKER_COLON.match(text, span_end) is not None
+                and _LINE_HEAD.fullmatch(text, text.rfind("\n", 0, span_start) + 1, span_start) is not None
+            )
+            # 北川主事の病気休暇, 坂口技師にけが: a staff member whose personal matter is discussed
+            staff_matter = alone and _STAFF_TITLE_GLUED.match(text, span_end) is not None and _PERSONAL_MATTER.search(text) is not None
             if honorific and _KATAKANA.match(morphemes[i][3]):
                 back = i - 1  # グエン・ヴァン・アンさん, ヨコヤマ ケンジさん: the whole katakana name
                 while back >= 0 and (not items or morphemes[back][0] >= items[-1].end):
@@ -552,7 +577,7 @@ def find_people(
             full = "sei" in cats and "mei" in cats
             cats.discard("space")
             i = j + 1
-            if not (honorific or labelled or full or unknown_before_honorific or intro):
+            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter):
                 continue
             if (
                 labelled
@@ -592,6 +617,7 @@ def find_people(
             if (
                 (not labelled or roster)
                 and (public_notice or roster)
+                and not staff_matter
                 and (
                     _TITLE_BEFORE.search(before)
                     or _TITLE_AFTER.match(after)
@@ -622,6 +648,10 @@ def find_people(
                 reason = "敬称付きの氏名 / personal name with honorific"
             elif intro and not (labelled or full):
                 reason = "名乗り（〜です／〜と申します）/ self-introduction"
+            elif speaker:
+                reason = "発言者の姓 / speaker named by surname"
+            elif staff_matter:
+                reason = "身上に関する職員の姓 / staff member whose personal matter is discussed"
             elif labelled:
                 reason = "氏名欄の氏名 / personal name after a name label"
             else:
@@ -675,6 +705,11 @@ def find_people(
                 if label:
                     start = label.end()  # 保護者 藤崎 麻衣（母）: the label is not part of the name
                 items = _as_one_name(items, start, m.end("n"), "続柄を添えた氏名 / name given with a family relation")
+    if "・" in text or " " in text:
+        for m in _KATAKANA_SELF_INTRO.finditer(text):
+            items = _as_one_name(items, *m.span("n"), "名乗り（〜です／〜と申します）/ self-introduction")
+        for m in _RELATION_THEN_MIXED_NAME.finditer(text) if not public_notice else ():
+            items = _as_one_name(items, *m.span("n"), "続柄に続く氏名 / name after a family relation")
     for m in _SHORT_NAME_HONORIFIC.finditer(text) if not public_notice and _HONORIFIC_CHAR.search(text) else ():
         parts = m.group("n").split()
         if not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
