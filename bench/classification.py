@@ -60,6 +60,7 @@ BLIND_SETS = {
     "blind7": ("h-blind7-", "98_heldout_blind7.md", "seventh"),
     "blind8": ("h-blind8-", "99_heldout_blind8.md", "eighth"),
     "blind9": ("h-blind9-", "99b_heldout_blind9.md", "ninth"),
+    "blind10": ("h-blind10-", "99c_heldout_blind10.md", "tenth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
