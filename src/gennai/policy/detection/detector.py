@@ -117,7 +117,7 @@ _PUBLIC_EMAIL = re.compile(
 
 
 _ANY_DIGIT = re.compile(r"[0-9]")
-_NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b|name|from:|regards|thank|sincerely)")
+_NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b|name|from:|regards|thank|sincerely)|\bI am\b|\bI'm\b")
 _NOTHING_FOUND = Detection(1, (), (), ())
 
 

@@ -88,10 +88,17 @@ _RELATION_THEN_MIXED_NAME = re.compile(
 )
 _SPEAKER_COLON = re.compile(r"[ \t]*[:：]")
 _LINE_HEAD = re.compile(r"[ \t]*(?:[・\-*•]|[0-9]{1,2}[.．)）]|[（(][0-9]{1,2}[)）]|[①-⑳])?[ \t]*")
-_STAFF_TITLE_GLUED = re.compile(r"(?:主事|主査|主任|技師|係長|主幹|主査補|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員)(?![一-龥])")
+_STAFF_TITLE_GLUED = re.compile(
+    r"(?:主事|主査|主任|技師|係長|主幹|主査補|課長補佐|補佐|課長|室長|所長|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員|"
+    r"書記長|委員長|民生委員|児童委員|民生児童委員)(?![一-龥])"
+)
+_OFFICE_IN_PARENS = re.compile(r"[ \t]*[（(][^）)\n]{1,12}(?:課|係|室|部|局|所|センター)[）)]")
+_OCCUPATION = re.compile(
+    r"(?:保健|看護|栄養|管理栄養|薬剤|介護|保育|弁護|税理|社労|行政書|医|歯科医|技|運転|消防|社会福祉|精神保健福祉|理学療法|作業療法|調理)[師士]$"
+)
 _PERSONAL_MATTER = re.compile(
-    r"病気|休暇|休職|療養|復職|けが|怪我|負傷|懲戒|処分|診断|入院|通院|健康|メンタル|ハラスメント|介護休業|育児休業|育休|産休|"
-    r"欠勤|遅刻|勤務態度|面談記録|事故"
+    r"病気|休暇|休職|療養|復職|けが|怪我|負傷|懲戒|処分|診断|入院|通院|健康診断|健診|要治療|メンタル|ハラスメント|介護休業|育児休業|"
+    r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故"
 )
 # A person spoken of by surname: 大谷という人, 志村という方
 _CALLED_AFTER = re.compile(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
@@ -130,6 +137,9 @@ _HAS_CAPITALISED = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 # On the same line after a romanised name: a phone number or an e-mail address (a row of contacts):
 # Pham Van Long 080-…
 _CONTACT_AFTER = re.compile(r"[ \t]+(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
+# Maria Luisa FERNANDESです, "I am Rahul SHARMA": a romanised name introducing its bearer
+_LATIN_SELF_INTRO_AFTER = re.compile(r"[ \t]*(?:です|と申します|といいます|と言います)")
+_I_AM_BEFORE = re.compile(r"(?<![A-Za-z])(?:I am|I'm)[ \t]+$")
 # Words that make a romanised phrase a place or an organisation, not a person
 _ORGANISATION_WORD = re.compile(
     r"\b(?:Hall|Cent(?:er|re)|Sight|Tower|Building|Bldg|Park|Station|Hotel|Office|Inc|Ltd|Co|Corp|Corporation|Company|"
@@ -139,7 +149,7 @@ _ORGANISATION_WORD = re.compile(
     r"Team|Project|Service|Services|Systems|Solutions|Lab|Labs|Design|Consulting|Desk|Support|Info|Information)\b"
 )
 # A numbered row before a name: "3 LEE Soo-jin", "② Maria SANTOS"
-_ROW_NUMBER = re.compile(r"[ \t]*(?:[0-9]{1,3}[.)]?|[①-⑳])[ \t]+")
+_ROW_NUMBER = re.compile(r"[ \t]*(?:[0-9]{1,3}[.)]?|[①-⑳]|[・•])[ \t]*")
 _HONORIFIC_AFTER = re.compile(r"[ \t]*(?:様|さん|さま|氏|殿)")
 _SALUTATION = re.compile(r"(?:Dear|Hello|Hi|To|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|Prof\.?)[ \t]+")
 # Maria SANTOS（1990-12-04生）: a romanised name followed by a birth date
@@ -369,6 +379,31 @@ def find_people(
                 and (i == 0 or morphemes[i - 1][2] in ("space", "other") and not _is_kanji(morphemes[i - 1][3][-1:] or "a"))
             ):
                 is_name = True  # 大和田と申します: a surname the dictionary knows as a place name
+            if (
+                not is_name
+                and cat == "proper"
+                and not public_notice
+                and 2 <= len(surface) <= 3
+                and _is_kanji(surface)
+                and not _PLACE_WORD.match(surface)
+                and _STAFF_TITLE_GLUED.match(text, end)
+                and _PERSONAL_MATTER.search(text)
+            ):
+                is_name = True  # 早川課長補佐への指導 (休職): a surname the dictionary knows as a place name
+            if (
+                not is_name
+                and cat == "proper"
+                and 2 <= len(surface) <= 3
+                and _is_kanji(surface)
+                and i + 2 < count
+                and morphemes[i + 1][2] == "space"
+                and len(morphemes[i + 1][3]) <= 2
+                and "\n" not in morphemes[i + 1][3]
+                and _HIRAGANA_GIVEN.fullmatch(morphemes[i + 2][3])
+                and _NAME_END.match(text, morphemes[i + 2][1])
+                and _LABEL.search(text, max(text.rfind("\n", 0, start) + 1, start - 30), start)
+            ):
+                is_name = True  # 相手方：新城 ひかり: after a label, a place-name surname and a given name in hiragana
             if is_name and _TITLE_WORD.fullmatch(surface):
                 i += 1
                 continue  # 助教 (tagged as a given name) before 篠原 圭吾: a title, not part of the name
@@ -527,6 +562,13 @@ def find_people(
             paren = text.find("(", span_start, span_end)
             if paren > span_start:
                 span_end = paren  # a dictionary entry that runs into a parenthesis: 美咲(パート)
+            glued = _glued_title_tail(text, span_start, span_end)
+            if glued:
+                span_start += glued  # 係長村松 恵美子: the dictionary read 長村 as a surname
+            tail = _glued_title_head(text, span_start, span_end)
+            if tail:
+                span_end -= tail  # 桑田民生委員: 民生 begins the title 民生委員, not a given name
+                cats = {"sei"}
             k = j + 1
             while k < count and morphemes[k][2] == "space":
                 k += 1
@@ -541,8 +583,16 @@ def find_people(
                 and _SPEAKER_COLON.match(text, span_end) is not None
                 and _LINE_HEAD.fullmatch(text, text.rfind("\n", 0, span_start) + 1, span_start) is not None
             )
-            # 北川主事の病気休暇, 坂口技師にけが: a staff member whose personal matter is discussed
-            staff_matter = alone and _STAFF_TITLE_GLUED.match(text, span_end) is not None and _PERSONAL_MATTER.search(text) is not None
+            # 北川主事の病気休暇, 坂口技師にけが, 乙部（道路課）: a staff member whose personal matter is discussed
+            staff_matter = alone and (
+                (
+                    (_STAFF_TITLE_GLUED.match(text, span_end) is not None or _OFFICE_IN_PARENS.match(text, span_end) is not None)
+                    and _PERSONAL_MATTER.search(text) is not None
+                )
+                or _VOLUNTEER_TITLE.match(text, span_end) is not None  # 桑田民生委員: a citizen volunteer
+            )
+            # 西田 070-…: a surname alone with a phone number or an e-mail address on its line
+            contact_line = alone and _CONTACT_AFTER.match(text, span_end) is not None
             if honorific and _KATAKANA.match(morphemes[i][3]):
                 back = i - 1  # グエン・ヴァン・アンさん, ヨコヤマ ケンジさん: the whole katakana name
                 while back >= 0 and (not items or morphemes[back][0] >= items[-1].end):
@@ -562,9 +612,6 @@ def find_people(
                         back -= 1
                     else:
                         break
-            glued = _glued_title_tail(text, span_start, span_end)
-            if glued:
-                span_start += glued  # 係長村松 恵美子: the dictionary read 長村 as a surname
             line_start = text.rfind("\n", 0, span_start) + 1
             before = text[max(line_start, span_start - 30) : span_start]
             after = text[span_end : span_end + 12]
@@ -577,8 +624,10 @@ def find_people(
             full = "sei" in cats and "mei" in cats
             cats.discard("space")
             i = j + 1
-            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter):
+            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line):
                 continue
+            if honorific and not labelled and _OCCUPATION.search(text, max(0, span_start - 5), span_end):
+                continue  # 保健師さん (保 + 健師): an occupation, not a name
             if (
                 labelled
                 and not (honorific or full or intro)
@@ -674,8 +723,9 @@ def find_people(
                 or _BIRTH_PAREN_AFTER.match(text, m.end())
                 or _OTHER_WRITING.match(text, m.end())
                 or _RELATION_NO_BEFORE.search(before)
+                or (m.group("given") is None and _LATIN_SELF_INTRO_AFTER.match(text, m.end()))
                 or (
-                    (_CONTACT_AFTER.match(text, m.end()) or _ROW_NUMBER.fullmatch(before))
+                    (_CONTACT_AFTER.match(text, m.end()) or _ROW_NUMBER.fullmatch(before) or _I_AM_BEFORE.search(before))
                     and not _ORGANISATION_WORD.search(text, start, m.end())
                 )
             ):
@@ -941,6 +991,19 @@ _GIVEN_AFTER_SURNAME = re.compile(r"[ \t]{1,2}([一-龥々]{1,3}|[ぁ-ゖ]{2,4}|
 _NAME_CHAR = re.compile(r"[一-龥々ぁ-ゖァ-ヴー]")
 _SPACE_IN_NAME = re.compile(r"[ \t]")
 _TITLE_ONLY = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r")")
+
+
+_HIRAGANA_GIVEN = re.compile(r"[ぁ-ゖ]{2,4}")
+_VOLUNTEER_TITLE = re.compile(r"民生児童委員|民生委員|児童委員|主任児童委員")
+
+
+def _glued_title_head(text: str, start: int, end: int) -> int:
+    """How many characters at the end of a name span begin a volunteer's title written right
+    after it (桑田民生委員: 民生 begins 民生委員); else 0."""
+    for cut in (2, 1):
+        if end - start > cut and _VOLUNTEER_TITLE.match(text, end - cut) and _VOLUNTEER_TITLE.match(text, end - cut).end() > end:
+            return cut
+    return 0
 
 
 def _glued_title_tail(text: str, start: int, end: int) -> int:
