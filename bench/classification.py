@@ -61,6 +61,7 @@ BLIND_SETS = {
     "blind8": ("h-blind8-", "99_heldout_blind8.md", "eighth"),
     "blind9": ("h-blind9-", "99b_heldout_blind9.md", "ninth"),
     "blind10": ("h-blind10-", "99c_heldout_blind10.md", "tenth"),
+    "blind11": ("h-blind11-", "99d_heldout_blind11.md", "eleventh"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
