@@ -116,10 +116,21 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("最低制限価格", None, "最低制限価格 / minimum bid price"),
     ("入札価格", None, "入札価格 / bid price"),
     ("開札前", None, "開札前 / bids not yet opened"),
+    # a subject or heading that says the paper is internal: 件名：…（内部）, 【内部】, 内部資料
+    ("内部", r"[（(【〔\[]" + _S + _spaced("内部") + _S + r"(?:用|資料|限り)?" + _S + r"[）)】〕\]]|" + _spaced("内部資料"),
+     "内部資料 / internal paper"),
+    # a budget before its assessment is over: 市長査定前, 一次査定
+    ("査定前", r"(?:市長|町長|村長|区長|知事|首長|一次|二次|最終)?" + _S + _spaced("査定") + _S + "前",
+     "査定前 / before the budget assessment"),
+    # a memo for an oral briefing, not for circulation
+    ("口頭説明用", _spaced("口頭説明") + _S + "(?:用|のため)", "口頭説明用 / for an oral briefing"),
+    # an instruction to keep it among the few who know: 職員にも広げない, まだ決まっていない前提で
+    ("広げない", r"(?:職員|外部|他課|周囲)" + _S + "に" + _S + "も?" + _S + r"(?:広げ|漏らさ|言わ)" + _S + "ない"
+     + "|" + _spaced("決まっていない前提"), "内密 / to be kept among those involved"),
 ]
 _CUE = re.compile(
     # fail fast: only these characters can start a cue
-    r"(?=[未検内公解非取部課局省庁室首市町村区知大幹議長起決予最入開【〔\[(「外対査発])(?:"
+    r"(?=[未検内公解非取部課局省庁室首市町村区知大幹議長起決予最入開【〔\[(「外対査発口職他周])(?:"
     + "|".join(f"(?P<c{i}>{p or _spaced(w)})" for i, (w, p, _) in enumerate(_CUES))
     + ")"
 )
