@@ -42,9 +42,9 @@ from sqlalchemy.orm import Session
 from gennai.accounts.keys import Principal
 from gennai.conversations.chat import stream_call
 from gennai.evaluation.statistics import Interval, bradley_terry, rank_with_ties
-from gennai.gateway.calls import ModelCall, policy_request
+from gennai.gateway.calls import NamedModelCall, policy_request
 from gennai.gateway.errors import Conflict, Forbidden, GatewayError, InvalidRequest, NotFound, RateLimited, UpstreamError
-from gennai.policy.content import RequestContent, chat_content
+from gennai.policy.content import chat_content
 from gennai.policy.decision import AUTO, CLASS_NAMES, Decision, PolicyRequest
 from gennai.store.tables import COMMON_TEAM_ID, ArenaBattle
 
@@ -136,34 +136,6 @@ class LeaderboardRow(NamedTuple):
             "low": round(self.interval.low, 1), "high": round(self.interval.high, 1), "votes": self.votes,
             "wins": self.wins, "losses": self.losses, "ties": self.ties, "both_bad": self.both_bad,
         }
-
-
-# -- admission narrowed to the named model ------------------------------------------------------
-
-class _NamedModelCall(ModelCall):
-    """A ModelCall whose admission must be the named model itself, as written: the policy's
-    decision is asked as always (ModelCall.admit), then only an "allowed" decision for that
-    model is accepted, and its candidates are narrowed to it (no fallback answers in its
-    place). Narrowing only removes models; it never adds one."""
-
-    __slots__ = ()
-
-    async def admit(self, body: dict[str, Any], content: RequestContent, *, model: str, **options: Any) -> Decision:
-        decision = await super().admit(body, content, model=model, **options)
-        if decision.action != "allowed" or not decision.candidates or decision.candidates[0] != model:
-            # The body may have been pseudonymised already: it is not sent.
-            refusal = Forbidden(
-                f"{NOT_ENOUGH_MODELS}。入力内容か設定が変わりました。もう一度お試しください / "
-                "a model is no longer eligible for this content as written",
-                code="arena_model_not_eligible",
-            )
-            refusal.policy = {"effective_class": decision.original_class or decision.effective_class,  # type: ignore[attr-defined]
-                              "findings": decision.findings or None}
-            self.decision = None
-            raise refusal
-        narrowed = replace(decision, candidates=[model])
-        self.decision = narrowed
-        return narrowed
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -260,7 +232,7 @@ class ArenaService:
         self, principal: Principal, text: str, model: str, declared_class: int, battle_id: str
     ) -> tuple[str, str, int, dict[str, Any] | None]:
         """(answer, request id, class seen, error event data or None): one admitted call."""
-        call = _NamedModelCall(self.platform, ENDPOINT, streamed=True)
+        call = NamedModelCall(self.platform, ENDPOINT, streamed=True, refusal=_not_eligible)
         call.principal = principal
         parts: list[str] = []
         seen, error = declared_class, None
@@ -382,6 +354,16 @@ def _not_found() -> NotFound:
     return NotFound("この比較は見つかりません / no such comparison of yours", code="arena_battle_not_found")
 
 
+def _not_eligible(decision: Decision | None = None) -> Forbidden:  # noqa: ARG001 - NamedModelCall's refusal
+    """A model the policy no longer allows as named for this content (its decision changed
+    since the models were picked): the comparison fails, naming no model."""
+    return Forbidden(
+        f"{NOT_ENOUGH_MODELS}。入力内容か設定が変わりました。もう一度お試しください / "
+        "a model is no longer eligible for this content as written",
+        code="arena_model_not_eligible",
+    )
+
+
 def _failed(error: dict[str, Any]) -> GatewayError:
     """An answer that failed: the whole comparison fails (nothing stored). The message names
     no model (the error's own message and details may: the comparison stays anonymous)."""
@@ -391,8 +373,7 @@ def _failed(error: dict[str, Any]) -> GatewayError:
         return RateLimited("利用の上限に達したため、比較できませんでした / quota exceeded",
                            code="arena_quota", retry_after=error.get("retry_after"), status=status)
     if kind == "policy":
-        return Forbidden(f"{NOT_ENOUGH_MODELS}。入力内容か設定が変わりました。もう一度お試しください / "
-                         "a model is no longer eligible for this content", code="arena_model_not_eligible")
+        return _not_eligible()
     return UpstreamError(
         "回答を得られなかったため、比較できませんでした。しばらくしてからもう一度お試しください / "
         "one of the answers failed, so there is nothing to compare",

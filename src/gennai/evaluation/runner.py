@@ -21,7 +21,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,9 +43,10 @@ from gennai.evaluation.transcripts import (
     now_iso_utc,
 )
 from gennai.evaluation.files import write_json_atomic
-from gennai.gateway.calls import ModelCall
+from gennai.gateway.calls import NamedModelCall
 from gennai.gateway.errors import Forbidden, GatewayError, InvalidRequest
 from gennai.policy.content import chat_content
+from gennai.policy.decision import Decision
 from gennai.policy.pseudonymise import ChunkRestorer
 
 if TYPE_CHECKING:
@@ -143,6 +144,18 @@ class _Turn:
     tokens_out: int
     cost_yen: float
     policy: str | None
+
+
+NOT_CLEARED = "evaluation_candidate_not_cleared"
+
+
+def _not_cleared(candidate: str, decision: Decision) -> Forbidden:
+    """The policy would not send this item to the candidate as it is (it would reroute it)."""
+    return Forbidden(
+        f"評価対象モデル「{candidate}」には送信できません（機密性{decision.effective_class}）/ "
+        f"the policy would reroute this item away from the candidate (class {decision.effective_class})",
+        code=NOT_CLEARED,
+    )
 
 
 class _Blocked(Exception):
@@ -252,7 +265,12 @@ class Runner:
     async def _turn(self, candidate: str, item: Item, messages: list[dict[str, Any]]) -> _Turn:
         """One call: admitted by the policy for exactly this candidate, streamed, recorded."""
         platform = self.platform
-        call = ModelCall(platform, ENDPOINT, streamed=True)
+        # the candidate only: a fallback model must never see a sealed item, and an item the
+        # policy would send elsewhere (rerouted) is not sent at all
+        call = NamedModelCall(
+            platform, ENDPOINT, streamed=True, actions=("allowed", "pseudonymised"),
+            refusal=lambda decision: _not_cleared(candidate, decision),
+        )
         call.principal = self.principal
         detail = f"eval run {self.run_id}"
         body: dict[str, Any] = {
@@ -268,17 +286,6 @@ class Runner:
                 body, content, model=candidate, declared_class=item.classification,
                 max_output_tokens=self.decoding.get("max_tokens"),
             )
-            if decision.action == "rerouted" or candidate not in decision.candidates:
-                refusal = Forbidden(
-                    f"評価対象モデル「{candidate}」には送信できません（機密性{decision.effective_class}）/ "
-                    f"the policy would reroute this item away from the candidate (class {decision.effective_class})",
-                    code="evaluation_candidate_not_cleared",
-                )
-                call.record("error", refusal.status, refusal, detail=detail)
-                raise _Blocked(f"policy: class {decision.effective_class} is not sent to {candidate} (would be rerouted)")
-            # the candidate only: a fallback model must never see a sealed item
-            decision = replace(decision, candidates=[candidate])
-            call.decision = decision
             chunks = await platform.dispatcher.stream_chat(decision, body, call.outcome)
             restorer = ChunkRestorer(call.placeholders) if call.placeholders is not None else None
             try:
@@ -298,7 +305,8 @@ class Runner:
         except Forbidden as refusal:
             call.record("error", refusal.status, refusal, detail=detail)
             policy = getattr(refusal, "policy", None) or {}
-            raise _Blocked(f"policy: class {policy.get('effective_class', '?')} is not sent to {candidate}") from None
+            rerouted = " (would be rerouted)" if refusal.code == NOT_CLEARED else ""
+            raise _Blocked(f"policy: class {policy.get('effective_class', '?')} is not sent to {candidate}{rerouted}") from None
         except GatewayError as failure:
             call.record("error_mid_stream" if parts else "error", failure.status, failure, detail=detail)
             raise

@@ -13,12 +13,14 @@ import asyncio
 import itertools
 import os
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from gennai.accounts.keys import Principal
 from gennai.accounts.quotas import Reservation
 from gennai.gateway.dispatch import Outcome
-from gennai.gateway.errors import GatewayError
+from gennai.gateway.errors import Forbidden, GatewayError
 from gennai.policy.content import RequestContent
 from gennai.policy.decision import Decision, PolicyRequest, TeamPolicy
 from gennai.policy.pseudonymise import PlaceholderTable, pseudonymise_request
@@ -169,6 +171,39 @@ class ModelCall:
             headers["x-gennai-classification"] = str(self.decision.effective_class)
             headers["x-gennai-policy"] = self.decision.header()
         return headers
+
+
+class NamedModelCall(ModelCall):
+    """A ModelCall whose admission must be the named model itself (evaluation runs, the
+    arena): the policy's decision is asked as always (ModelCall.admit), then only a decision
+    whose action is one of `actions` and that names the model is accepted, and its candidates
+    are narrowed to that model, so that no fallback answers in its place. Narrowing only
+    removes models; it never adds one. Otherwise `refusal(decision)` is raised (a Forbidden;
+    the body may already be pseudonymised, and it is not sent)."""
+
+    __slots__ = ("actions", "refusal")
+
+    def __init__(
+        self, platform: Platform, endpoint: str, *, streamed: bool = False, actions: tuple[str, ...] = ("allowed",),
+        refusal: Callable[[Decision], Forbidden],
+    ) -> None:
+        super().__init__(platform, endpoint, streamed)
+        self.actions = actions
+        self.refusal = refusal
+
+    async def admit(self, body: dict[str, Any], content: RequestContent, *, model: str, **options: Any) -> Decision:
+        decision = await super().admit(body, content, model=model, **options)
+        if decision.action not in self.actions or model not in decision.candidates:
+            refusal = self.refusal(decision)
+            refusal.policy = {  # type: ignore[attr-defined]
+                "effective_class": decision.original_class or decision.effective_class,
+                "findings": decision.findings or None,
+            }
+            self.decision = None
+            raise refusal
+        narrowed = replace(decision, candidates=[model])
+        self.decision = narrowed
+        return narrowed
 
 
 async def policy_request(
