@@ -16,7 +16,6 @@ Graders only ever see labels; candidates are resolved from labels in `results` a
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import string
@@ -26,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gennai.evaluation.files import append_json_lines, read_json_lines
 from gennai.evaluation.statistics import cohen_kappa
 from gennai.evaluation.transcripts import read_transcript, transcript_path
 
@@ -118,46 +118,13 @@ def _utc_now(now: datetime | None) -> str:
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) per non-blank line. A last line without its newline that does not
-    parse is a write cut short by a crash and is skipped; any other bad line raises."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    lines = data.split(b"\n")
-    records: list[tuple[int, dict[str, Any]]] = []
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        torn = number == len(lines)  # no newline after it
-        try:
-            value = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            if torn:
-                continue
-            raise GradingFormatError(f"{path}:{number}: not a JSON line ({error})") from None
+    """(line number, object) per non-blank line (a torn last line skipped); any other bad line
+    raises."""
+    records = read_json_lines(path, GradingFormatError)
+    for number, value in records:
         if not isinstance(value, dict):
             raise GradingFormatError(f"{path}:{number}: a line must be a JSON object")
-        records.append((number, value))
     return records
-
-
-def _append_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    """Append the records in one write. A last line left without its newline by a crash was
-    never a whole record: it is cut off first, so it cannot run into the new lines."""
-    if not records:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(json.dumps(dict(r), ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
-    with path.open("a+b") as handle:
-        if handle.seek(0, os.SEEK_END) > 0:
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":
-                handle.seek(0)
-                handle.truncate(handle.read().rfind(b"\n") + 1)
-        handle.write(text.encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _field(path: Path, number: int, record: Mapping[str, Any], key: str, kind: type) -> Any:
@@ -291,7 +258,7 @@ def queue_tasks(
         task = GradingTask(task_id, item_id, models, _labels_for(len(models), task_seed), task_seed,
                            str(reason), created_at)
         records.append(task.to_json())
-    _append_jsonl(queue_path(run_dir), records)
+    append_json_lines(queue_path(run_dir), records)
     return len(records)
 
 
@@ -419,7 +386,7 @@ def submit_grades(
     if grader not in state.graders.get(task_id, ()) and len(others) >= GRADERS_PER_TASK:
         raise TaskFull(f"task {task_id} already has {GRADERS_PER_TASK} graders")
     graded_at = _utc_now(now)
-    _append_jsonl(grades_path(run_dir), [
+    append_json_lines(grades_path(run_dir), [
         Grade(task_id, grader, m.label, m.score, m.comment, graded_at).to_json()
         for m in sorted(marks, key=lambda m: LABELS.index(m.label))
     ])

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gennai.evaluation.config import EvalConfig
+from gennai.evaluation.files import append_json_lines
 from gennai.evaluation.items import Item
 from gennai.evaluation.scorers import (
     JUDGE_PROMPT_VERSION,
@@ -89,20 +90,8 @@ def read_judgements(run_dir: Path) -> dict[tuple[str, str, str], Judgement]:
     return found
 
 
-def _append_line(path: Path, record: Mapping[str, Any]) -> None:
-    """Append one JSON line; a last line left without its newline by a crash is cut off
-    first, so the new line does not run into it (and get lost with it)."""
-    with path.open("a+b") as file:
-        if file.seek(0, 2) > 0:
-            file.seek(-1, 2)
-            if file.read(1) != b"\n":
-                file.seek(0)
-                file.truncate(file.read().rfind(b"\n") + 1)
-        file.write((json.dumps(dict(record), ensure_ascii=False) + "\n").encode("utf-8"))
-
-
 def _append_judgement(run_dir: Path, judgement: Judgement) -> None:
-    _append_line(run_dir / JUDGEMENTS_FILE, judgement.to_json())
+    append_json_lines(run_dir / JUDGEMENTS_FILE, [judgement.to_json()])
 
 
 def _interval(values: Sequence[float], config: EvalConfig) -> dict[str, float | int]:
@@ -385,10 +374,10 @@ async def _judge_pairs(
                 return
         verdict = parse_pairwise(reply)
         stored[key] = verdict
-        _append_line(run_dir / PAIRWISE_FILE, {
+        append_json_lines(run_dir / PAIRWISE_FILE, [{
             "item_id": item.id, "first": first, "second": second, "judge": model, "prompt_sha256": digest,
             "reply": reply, "verdict": verdict,
-        })
+        }])
 
     pairs = [(a, b) for index, a in enumerate(candidates) for b in candidates[index + 1 :]]
     orders = [(a, b) for a, b in pairs] + ([(b, a) for a, b in pairs] if config.judge.both_orders else [])

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gennai.evaluation.files import json_line, open_for_appending, read_json_lines
+
 RUN_FORMAT = "gennai-eval-run/1"
 RUN_FILE = "run.json"
 TRANSCRIPTS = "transcripts"
@@ -80,20 +82,7 @@ def read_transcript(run_dir: Path, candidate: str) -> dict[str, TranscriptLine]:
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return
-    lines = raw.split(b"\n")
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            data = json.loads(text)
-        except ValueError:
-            if number == len(lines):
-                continue  # a torn last line (no newline after it): the crash happened while writing it
-            raise RunFolderError(f"{path}:{number}: not a JSON line (the transcript was changed by hand?)") from None
+    for number, data in read_json_lines(path, RunFolderError, hint="the transcript was changed by hand?"):
         if not isinstance(data, dict) or not isinstance(data.get("item_id"), str):
             raise RunFolderError(f"{path}:{number}: not a transcript line")
         yield data
@@ -103,23 +92,10 @@ class TranscriptWriter:
     """Appends lines to one candidate's transcript, each one flushed and synced."""
 
     def __init__(self, run_dir: Path, candidate: str) -> None:
-        path = transcript_path(run_dir, candidate)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair_torn_end(path)
-        self._file = path.open("ab")
-
-    @staticmethod
-    def _repair_torn_end(path: Path) -> None:
-        """Cut a torn last line (no newline at the end) so that the next line starts clean."""
-        if not path.exists():
-            return
-        data = path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            with path.open("r+b") as file:
-                file.truncate(data.rfind(b"\n") + 1)
+        self._file = open_for_appending(transcript_path(run_dir, candidate))
 
     def write(self, line: TranscriptLine) -> None:
-        self._file.write(json.dumps(line.to_json(), ensure_ascii=False).encode("utf-8") + b"\n")
+        self._file.write(json_line(line.to_json()))
         self._file.flush()
         os.fsync(self._file.fileno())
 
