@@ -472,6 +472,17 @@ def reveal_command(
     _console().print(f"wrote {out} and {openings}: publish both with manifest.json")
 
 
+def _verdict(problems: tuple[str, ...] | list[str], ok_line: str, label: str) -> None:
+    """A check's outcome: the ok line, or each problem and exit code 1."""
+    console = _console()
+    if not problems:
+        console.print(ok_line)
+        return
+    for problem in problems:
+        console.print(f"[bold red]{label}:[/] {problem}", highlight=False)
+    raise typer.Exit(1)
+
+
 @eval_app.command("verify")
 def verify_command(
     sealed_dir: Annotated[Path, typer.Argument(help="the sealed suite's folder (manifest.json, openings.json)")],
@@ -492,13 +503,7 @@ def verify_command(
         return verify(sealed_dir, read_records(suite), published_root=root, openings=openings)
 
     report = _guard(work)
-    console = _console()
-    if report.ok:
-        console.print(f"ok: all {report.item_count} items match the commitments (root {report.recomputed_root})")
-        return
-    for problem in report.problems:
-        console.print(f"[bold red]differs:[/] {problem}", highlight=False)
-    raise typer.Exit(1)
+    _verdict(report.problems, f"ok: all {report.item_count} items match the commitments (root {report.recomputed_root})", "differs")
 
 
 @eval_app.command("verify-result")
@@ -515,13 +520,7 @@ def verify_result_command(
         raise _fail(f"{result}: cannot read: {exc}") from None
     expected = _guard(lambda: load_public_key(public_key)) if public_key is not None else None
     outcome = verify_result(signed, expected)
-    console = _console()
-    if outcome.ok:
-        console.print(f"ok: signature valid (key {outcome.key_id})")
-        return
-    for problem in outcome.problems:
-        console.print(f"[bold red]invalid:[/] {problem}", highlight=False)
-    raise typer.Exit(1)
+    _verdict(outcome.problems, f"ok: signature valid (key {outcome.key_id})", "invalid")
 
 
 @eval_app.command("grade")
