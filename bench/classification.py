@@ -62,6 +62,7 @@ BLIND_SETS = {
     "blind9": ("h-blind9-", "99b_heldout_blind9.md", "ninth"),
     "blind10": ("h-blind10-", "99c_heldout_blind10.md", "tenth"),
     "blind11": ("h-blind11-", "99d_heldout_blind11.md", "eleventh"),
+    "blind12": ("h-blind12-", "99e_heldout_blind12.md", "twelfth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
