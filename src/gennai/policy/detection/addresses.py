@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from gennai.policy.detection.identifiers import _PREFS, Item
+from gennai.policy.detection.prefilter import compile_guarded
 from gennai.policy.detection.tables import NO_COLUMNS, Columns
 
 _W = r"[一-龥々〆ヶケがのノぁ-んァ-ヴー]"
@@ -39,7 +40,7 @@ _ROOM = (
     r"(?:[0-9]{1,2}F-?[A-Z](?![A-Za-z])|[0-9]{1,4}[ \t]?(?:号室|号|階|F)|[A-Z][ \t]?-?[ \t]?[0-9]{1,4}|[0-9]{1,4}[ \t]?-[ \t]?[A-Z0-9]{1,4}|[0-9]{2,4})"
     r"(?![0-9A-Za-z])"
 )
-_ADDRESS = re.compile(
+_ADDRESS = compile_guarded(
     r"(?=[一-龥々ヶケァ-ヴーさついひかみむあにうえたふとおせき])"  # fail fast where no place name can start
     r"(?:" + _PREFS + r")?"
     r"(?:" + _C + r"{1,6}?郡)?"
@@ -48,7 +49,7 @@ _ADDRESS = re.compile(
     r"(?:" + _W + r"|[0-9]+(?:条|線|地割|部)[東西南北]?|第[0-9]+号){0,16}?"
     r"(?:(?P<chome_only>" + _NUM + r"[ \t]?丁目)(?:[ \t]?" + _NUM + r"(?:[ \t]?番地?[ \t]?の?[ \t]?" + _NUM + r"?[ \t]?号?|[-ー][0-9]+(?:[-ー][0-9]+)?)?)?"
     r"|[0-9]+[ \t]?番地?(?:[ \t]?の?[0-9]+(?:号|[-ー][0-9]{1,4}(?![0-9]))?)?"
-    r"|[0-9]+[ \t]?丁[ \t]?[0-9]+(?:[-ー][0-9]{1,4})?"  # 中百舌鳥町5丁663
+    r"|[0-9]+[ \t]?丁[ \t]?[0-9]+(?:[-ー][0-9]{1,4}){0,2}"  # 中百舌鳥町5丁663, 5丁8-2-607 (the room last)
     r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+(?:[-ー][0-9]{1,4}(?![0-9]))?)?"  # 3-18-4, 3-18-4-202 (the room last)
     r"|(?P<bare>[0-9]{1,5}(?=[ \t]|\r?\n|$|[)）、,。]))"  # a lot number alone (小田中1320): only where the context says it is an address
     r")"
@@ -59,9 +60,9 @@ _ADDRESS = re.compile(
     r"|[ \t]?[一-龥々ヶぁ-ゖァ-ヴー]{0,8}" + _BUILDING_WORDS + r"(?=[ \t]*(?:\r?\n|$|[)）、,。]))"
     r")?"
 )
-_STREET = re.compile(r"[市区町村郡][^\n]{0,24}?(?:[0-9]|[一二三四五六七八九十]+丁目)")
-_LABEL_PREFIX = re.compile(r"^(?:現住所|住所|所在地|居所|本籍|送付先|自宅|住居|連絡先|は|の|在住)+")
-_PRIVATE_LABEL = re.compile(
+_STREET = compile_guarded(r"[市区町村郡][^\n]{0,24}?(?:[0-9]|[一二三四五六七八九十]+丁目)")
+_LABEL_PREFIX = compile_guarded(r"^(?:現住所|住所|所在地|居所|本籍|送付先|自宅|住居|連絡先|は|の|在住)+")
+_PRIVATE_LABEL = compile_guarded(
     r"(?:現住所|住所|居所|本籍|自宅|住居|住居地|居住地|お住まい|在住|転居先|転入先|転出先|実家|帰省先|申請地"
     r"|(?:住家|住宅|自宅|家屋|家|空き家|空家|土地|物件|建物)[ \t]*[（(]?[ \t]*の?所在地)[ \t]*[:：は]?[ \t]*$"
     r"|(?:申請者|届出人|相談者|世帯主|本人)[^\n。]{0,10}$"
@@ -70,36 +71,36 @@ _PRIVATE_LABEL = re.compile(
 )
 # "譲渡人：山田 花子（市内の住所）": an address in parentheses after a labelled person.
 # 飯塚 正義氏（東京都八王子市…）: a person's address in parentheses after their name
-_HONORIFIC_PAREN_BEFORE = re.compile(r"(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
-_PERSON_ROW_PAREN = re.compile(r"(?:[:：]|^)[ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$|(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
-_PUBLIC_BEFORE = re.compile(
+_HONORIFIC_PAREN_BEFORE = compile_guarded(r"(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
+_PERSON_ROW_PAREN = compile_guarded(r"(?:[:：]|^)[ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$|(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
+_PUBLIC_BEFORE = compile_guarded(
     r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|(?<![一-龥])場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
     r"(?<![帰反])省(?!先)|(?<![来登退出在])庁|(?:公民館|会館|体育館|図書館|美術館|博物館|学校|ホール|公園|病院|施設|(?<!住)所|駅)[ \t]*[（(]|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
 )
 # Someone lives there: "津市大門14-8在住", "…にお住まい"
-_PRIVATE_AFTER = re.compile(r"[ \t]*(?:在住|に在住|に住(?:む|んで)|にお住まい|の自宅)")
+_PRIVATE_AFTER = compile_guarded(r"[ \t]*(?:在住|に在住|に住(?:む|んで)|にお住まい|の自宅)")
 # A place, not an address: "紙屋町一丁目地内" (road works), "…地先"
-_AREA_AFTER = re.compile(r"[ \t]*(?:地内|地先|付近|周辺|一帯|沿い|[～~〜])")
+_AREA_AFTER = compile_guarded(r"[ \t]*(?:地内|地先|付近|周辺|一帯|沿い|[～~〜])")
 # A venue or office with its address in parentheses: "会場：市民会館 大ホール（〒000-0000 ○○市…）"
-_PUBLIC_PAREN = re.compile(
+_PUBLIC_PAREN = compile_guarded(
     r"(?:所在地|庁舎|会場|開催場所|場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先)[ \t]*[:：][^\n。:：]{1,30}[（(][ \t]*"
     r"(?:〒?[ \t]*[0-9]{3}-?[0-9]{4})?[ \t]*$"
 )
 # A table row of an organisation's name and its address: | 高橋内科クリニック | 伊勢市岩渕2丁目4-8 |
-_ORG_CELL_BEFORE = re.compile(r"(?:クリニック|医院|病院|薬局|歯科|診療所|店|会社|センター|事務所|館|園|学校|協会|組合)[ \t]*[|｜\t,][ \t]*$")
-_PUBLIC_AFTER = re.compile(r"^[ \t]*(?:[（(]?[^\n。]{0,12}(?:合同庁舎|庁舎|号館|省|庁|役所|役場|センター|会館|ホール|本社|事務所))")
+_ORG_CELL_BEFORE = compile_guarded(r"(?:クリニック|医院|病院|薬局|歯科|診療所|店|会社|センター|事務所|館|園|学校|協会|組合)[ \t]*[|｜\t,][ \t]*$")
+_PUBLIC_AFTER = compile_guarded(r"^[ \t]*(?:[（(]?[^\n。]{0,12}(?:合同庁舎|庁舎|号館|省|庁|役所|役場|センター|会館|ホール|本社|事務所))")
 
 
 # A Japanese address written in English: "Room 402, Sunny Heights, 3-15-9 Okubo, Shinjuku-ku, Tokyo"
 # (a block number N-N(-N) and a ward, city, town or village in romaji: -ku, -shi, -cho, -machi, -mura, -gun).
-_ROMAJI_ADDRESS = re.compile(
+_ROMAJI_ADDRESS = compile_guarded(
     r"(?<![A-Za-z0-9])(?:(?:Room|Rm\.?|Apt\.?|Unit|No\.)[ \t]*[0-9]{1,4}[A-Z]?,?[ \t]+)?"
     r"(?:[A-Z][A-Za-z\-]+(?:[ \t]+[A-Z][A-Za-z\-]+){0,3}[ \t]*[0-9]{0,4},?[ \t]+)?"
     r"[0-9]{1,2}(?:-[0-9]{1,4}){1,3},?[ \t]+(?!Room)[A-Z][a-z]+(?:[ \t\-][A-Z0-9][a-z0-9]*)?"
     r"(?:,[ \t]*[A-Z][a-z]+(?:-[a-z]+)?){1,3}"
 )
-_ROMAJI_MUNICIPALITY = re.compile(r"-(?:ku|shi|cho|machi|mura|gun|son)\b|\b(?:Tokyo|Osaka|Kyoto|Hokkaido)\b|-(?:ken|fu)\b")
-_ROMAJI_PUBLIC_BEFORE = re.compile(
+_ROMAJI_MUNICIPALITY = compile_guarded(r"-(?:ku|shi|cho|machi|mura|gun|son)\b|\b(?:Tokyo|Osaka|Kyoto|Hokkaido)\b|-(?:ken|fu)\b")
+_ROMAJI_PUBLIC_BEFORE = compile_guarded(
     r"(?i:venue|office|city hall|ward office|headquarters|located at|address of the|kaikan|hall|cent(?:er|re)|library|station|floor|"
     r"building|plaza|museum|school|hospital|gymnasium|park)[^\n.]{0,20}$"
 )
@@ -167,7 +168,7 @@ def _alone_on_line(text: str, line_start: int, start: int, end: int) -> bool:
     return not text[line_start:start].strip() and (end == len(text) or text[end] in "\r\n")
 
 
-_ADDRESSEE_LINE = re.compile(r"[^\n]{1,30}?[ \t]*(?:様|殿)[ \t]*\r?$")
+_ADDRESSEE_LINE = compile_guarded(r"[^\n]{1,30}?[ \t]*(?:様|殿)[ \t]*\r?$")
 
 
 def _addressee_above(text: str, line_start: int, start: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left
 from functools import lru_cache
 from importlib.metadata import entry_points
 
@@ -15,6 +16,7 @@ from gennai.policy.detection.markings import find_cues, find_markings
 from gennai.policy.detection.mask import mask
 from gennai.policy.detection.names import find_people
 from gennai.policy.detection.normalize import normalize
+from gennai.policy.detection.prefilter import compile_guarded
 from gennai.policy.detection.results import Detection, Detector, Entity, Marking
 from gennai.policy.detection.tables import NO_COLUMNS, find_columns
 
@@ -23,7 +25,7 @@ ENTRY_POINT_GROUP = "gennai.detectors"
 # Public notices and announcements (and circulars to all sections), where officials are named
 # in their role and office contacts are given: 人事異動 announcements, 説明会/会議の開催 notices,
 # 各課長 殿 circulars.
-_NOTICE = re.compile(
+_NOTICE = compile_guarded(
     r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|開催案内|ご案内|募集要項|公表資料|広報"
     r"|[（(][ \t]*お詫び[ \t]*[）)]|お詫びと(?:お知らせ|ご報告|報告)"
     r"|(?:^|\n)[ \t]*人事異動|人事異動[ \t]*(?:について|のお知らせ)?[ \t]*(?:[（(][^\n）)]{0,15}[）)])?[ \t]*(?:\n|$)"
@@ -32,7 +34,7 @@ _NOTICE = re.compile(
 )
 # Published minutes and rosters of councils and committees (審議会 会議録（要旨）, 委員名簿,
 # 懇談会（公開）), unless the text says the meeting was closed.
-_PUBLIC_MEETING = re.compile(
+_PUBLIC_MEETING = compile_guarded(
     r"(?:審議会|協議会|懇談会|懇話会)[^\n]{0,20}?(?:会議録|議事録|記録|要旨|議事概要)"
     r"|(?:委員会|検討会|部会|議会|定例会|臨時会)[^\n]{0,20}?(?:会議録|議事録|記録)[ \t]*[（(][ \t]*(?:要旨|抄|抜粋|概要|公開部分)[ \t]*[）)]"
     r"|(?:定例会|臨時会)[^\n]{0,30}?(?:委員会|議会)[ \t]*[（(][ \t]*(?:要旨|会議録|概要|抄)[ \t]*[）)]"
@@ -42,29 +44,29 @@ _PUBLIC_MEETING = re.compile(
 # or a number (問合せ：○○課 000-000-0000), a statement that the record is published
 # (本会議録は…公開する, ホームページで公開), a headline announcing an action (…を実施します,
 # …を締結しました), appointments announced (委員を委嘱しました).
-_PUBLIC_FOOTER = re.compile(
+_PUBLIC_FOOTER = compile_guarded(
     r"(?:^|\n)[ \t]*[・※●■◆◇○【\[(<〔]?[ \t]*(?:お?問い?合わ?せ|お問い合わせ)(?:先|窓口)?[ \t]*[】\])>〕]?[ \t]*[:：]?"
     r"(?![^\n]*(?:携帯|自宅|本人|個人))[^\n]*?(?:課|室|係|局|センター|役所|役場|事務局|省|庁|事務所)(?:長)?(?![一-龥])"
 )
-_PUBLISHED = re.compile(
+_PUBLISHED = compile_guarded(
     r"(?=[ホHウ公市広会議記要概をに表が受贈])(?:(?:ホームページ|HP|ウェブサイト|公式サイト|市報|広報紙)(?:で|に|上で|へ|にて)(?:公開|掲載|公表)(?!前)"
     r"|(?:会議録|議事録|記録|要旨|概要)(?:全文)?は[^\n。]{0,30}?(?:公開|公表)(?:する|します|して|。|$)"
     r"|(?:を|に)委嘱(?:しました|します|いたしました)"
     r"|表彰(?:されました|しました|します|いたします)|(?:を|が)受賞(?:しました|されました)|受章(?:しました|されました)|贈呈(?:しました|します|いたします))"
 )
-_HEADLINE = re.compile(
+_HEADLINE = compile_guarded(
     r"[ \t\n]*[^\n。]{2,60}?(?:(?:実施|公表|開設|締結|開通|開始|開催|募集|決定|発表|委嘱|策定|施行|公布|改定|改正|縦覧|出願|登録|"
     r"表彰|贈呈|選定|認定|指定|受賞|運行|運休|供用|廃止|再開|発行|刊行|設置|採択|交付|延長)"
     r"(?:します|しました|いたします|されました)|が決まりました)[ \t]*(?:\n|$)"
 )
-_CLOSED_MEETING = re.compile(r"非[ \t]*公[ \t]*開|秘密会|内部|[庁課部局省]内|(?:録|記録|要旨|メモ)[ \t]*[（(][ \t]*案[ \t]*[）)]|未定稿")
+_CLOSED_MEETING = compile_guarded(r"非[ \t]*公[ \t]*開|秘密会|内部|[庁課部局省]内|(?:録|記録|要旨|メモ)[ \t]*[（(][ \t]*案[ \t]*[）)]|未定稿")
 # A paper that says it is internal or not yet published is no public notice, whatever its
 # footer or headline look like: a draft (（案） in the title), 公表前, a handling marking.
-_NOT_PUBLIC = re.compile(
+_NOT_PUBLIC = compile_guarded(
     r"公表前|未公表|解禁前|内示|[（(][ \t]*伺い[ \t]*[）)]|起案[ \t]*[:：]|取扱い?注意|取り扱い注意|部外秘|[課部局省庁室]外秘|関係者限り|機密性[ \t]*[:：]?[ \t]*[23]|^[ \t\n]*[^\n]{0,60}[（(][ \t]*案[ \t]*[）)]"
 )
 # Pages written for the public: opening hours, fees, calls for applications, published results.
-_PUBLIC_PAGE = re.compile(
+_PUBLIC_PAGE = compile_guarded(
     r"(?:受付時間|開館時間|開庁時間)[ \t]*[:：][ \t]*(?:平日|土|日|祝|毎日|午前|[0-9]{1,2}[ \t]*(?:時|:)[^\n]{0,12}[～~〜\-])"
     r"|(?:観覧料|入館料|入場料|参加費|会期)[ \t]*[:：]|傍聴(?:自由|できます|可能|席)"
     r"|を募集します|募集(?:について|のお知らせ)?[ \t]*(?:\n|$)"
@@ -86,27 +88,27 @@ _PRIORITY = {
     "PERSON": 4,
 }
 _PERSONAL = frozenset(("MY_NUMBER", "PASSPORT", "DRIVERS_LICENSE", "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS"))
-_PRIVATE_CONTACT = re.compile(r"自宅|携帯|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$|(?i:mobile|cell|home|private|personal)")
-_PUBLIC_CONTACT = re.compile(
+_PRIVATE_CONTACT = compile_guarded(r"自宅|携帯|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$|(?i:mobile|cell|home|private|personal)")
+_PUBLIC_CONTACT = compile_guarded(
     r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付"
     r"|(?i:reservations?|inquir(?:y|ies)|enquir(?:y|ies)|information desk|office)"
     r"|(?<![住場])所|署|図書館|クリニック|医院|薬局|歯科|診療所|会館|公民館|美術館|博物館|病院|学校|大学|協会|組合|公社|機構|財団|ダイヤル|ホットライン|相談電話)[^\n。]{0,20}$"
 )
 # An office's number: "03-1234-5678（代表）", "(内線 123)"
-_PUBLIC_AFTER = re.compile(r"[ \t]*[（(][ \t]*(?:代表|内線|直通|平日|受付|自動音声)")
+_PUBLIC_AFTER = compile_guarded(r"[ \t]*[（(][ \t]*(?:代表|内線|直通|平日|受付|自動音声)")
 # An office's postal code: "〒000-0000 ○○市役所 秘書課あて"
-_POSTAL_OFFICE_AFTER = re.compile(
+_POSTAL_OFFICE_AFTER = compile_guarded(
     r"[ \t]*[^\n。、0-9]{0,15}?(?:市役所|区役所|町役場|村役場|役所|役場|庁舎|庁|省|センター|事務所|事務局|課|係)(?![一-龥])"
 )
 # A number alone after its label on the line below an office's contact line:
 #   問い合わせ先：〒000-0000 ○○町役場 経済課
 #   電話 0000-00-0000
-_LABEL_ONLY = re.compile(r"[ \t]*(?:電話|TEL|Tel|FAX|ファクス|代表|直通|℡)?[ \t]*(?:番号)?[ \t]*[:：]?[ \t]*$")
-_OFFICE_LINE = re.compile(
+_LABEL_ONLY = compile_guarded(r"[ \t]*(?:電話|TEL|Tel|FAX|ファクス|代表|直通|℡)?[ \t]*(?:番号)?[ \t]*[:：]?[ \t]*$")
+_OFFICE_LINE = compile_guarded(
     r"^[ \t]*[【\[(（]?[ \t]*(?:問い?合わ?せ|お問い?合わ?せ|担当|連絡先|提出先|申込先|申込み|事務局|窓口)"
     r"|(?:課|係|室|局|省|庁|役所|役場|事務所|事務局|センター)[ \t]*$"
 )
-_PUBLIC_EMAIL = re.compile(
+_PUBLIC_EMAIL = compile_guarded(
     r"@(?:[a-z0-9\-]+\.)*(?:go\.jp|lg\.jp)$"
     # an organisation's role mailbox: info@, soudan@, press@ …
     r"|^(?:info|information|contact|inquiry|inquiries|support|office|soudan|sodan|koho|kouhou|press|pr|webmaster|"
@@ -116,8 +118,8 @@ _PUBLIC_EMAIL = re.compile(
 )
 
 
-_ANY_DIGIT = re.compile(r"[0-9]")
-_NEEDS_LOOKING = re.compile(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b|name|from:|regards|thank|sincerely)|\bI am\b|\bI'm\b")
+_ANY_DIGIT = compile_guarded(r"[0-9]")
+_NEEDS_LOOKING = compile_guarded(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b|name|from:|regards|thank|sincerely)|\bI am\b|\bI'm\b")
 _NOTHING_FOUND = Detection(1, (), (), ())
 
 
@@ -212,17 +214,17 @@ def _is_public(text: str) -> bool:
     )
 
 
-_TRANSLATED_TITLE = re.compile(r"[ \t]*[/／|｜][ \t]*[\x20-\x7e]+$")
+_TRANSLATED_TITLE = compile_guarded(r"[ \t]*[/／|｜][ \t]*[\x20-\x7e]+$")
 
 
 # Even under a notice's title: a paper about what is not yet announced (内示, 公表前).
-_NOT_YET_PUBLIC = re.compile(
+_NOT_YET_PUBLIC = compile_guarded(
     r"内示|公表前|未公表|解禁前|口外しない|[（(][ \t]*伺い[ \t]*[）)]|事後公表(?:とし|とする)"
     # a 公告 still to come, a paper kept inside the office: 入札公告前, 公告は10月6日を予定, メモ（契約課内）
     r"|公告前|公告(?:は|を)[^\n。]{0,15}(?:予定|見込み)|外(?:部)?に(?:は)?出さない|(?:メモ|資料|検討|打合せ|打ち合わせ)[ \t]*[（(][^）)\n]{0,10}[課係室班]内[）)]"
 )
-_PERSONNEL_TITLE = re.compile(r"人事異動|任免|役員の異動|幹部職員の異動")
-_NOT_YET = re.compile(r"内示|[（(][ \t]*案[ \t]*[）)]|予定|検討|部外秘|取扱い?注意|取り扱い注意|関係者限り|機密性")
+_PERSONNEL_TITLE = compile_guarded(r"人事異動|任免|役員の異動|幹部職員の異動")
+_NOT_YET = compile_guarded(r"内示|[（(][ \t]*案[ \t]*[）)]|予定|検討|部外秘|取扱い?注意|取り扱い注意|関係者限り|機密性")
 
 
 def _titled_notice(text: str) -> bool:
@@ -238,7 +240,7 @@ def _titled_notice(text: str) -> bool:
 
 
 # A request to an AI: 以下は…です。これを…直してください / 次の文章を要約して
-_INSTRUCTION = re.compile(r"(?:して|直して|まとめて|書いて|作って|訳して)(?:ください|下さい|ほしい|欲しい)|(?:以下|次)の[^\n]{0,30}を[^\n]{0,20}(?:して|直し|まとめ|作成|要約|翻訳)")
+_INSTRUCTION = compile_guarded(r"(?:して|直して|まとめて|書いて|作って|訳して)(?:ください|下さい|ほしい|欲しい)|(?:以下|次)の[^\n]{0,30}を[^\n]{0,20}(?:して|直し|まとめ|作成|要約|翻訳)")
 
 
 def _personnel_list(text: str) -> bool:
@@ -263,9 +265,22 @@ def _resolve(items: list[Item]) -> list[Item]:
     """Drop items overlapping a higher-priority (then longer, earlier) item."""
     ranked = sorted(items, key=lambda i: (-_PRIORITY.get(i.type, 0), -(i.end - i.start), i.start))
     kept: list[Item] = []
+    if any(i.end <= i.start for i in items):  # an empty span: compare with every kept item
+        for item in ranked:
+            if all(item.end <= k.start or item.start >= k.end for k in kept):
+                kept.append(item)
+        return kept
+    # The kept spans are disjoint: sorted by start, their ends are sorted too, and only the
+    # last one starting before this item's end can overlap it.
+    starts: list[int] = []
+    ends: list[int] = []
     for item in ranked:
-        if all(item.end <= k.start or item.start >= k.end for k in kept):
-            kept.append(item)
+        index = bisect_left(starts, item.end)
+        if index and ends[index - 1] > item.start:
+            continue
+        kept.append(item)
+        starts.insert(index, item.start)
+        ends.insert(index, item.end)
     return kept
 
 

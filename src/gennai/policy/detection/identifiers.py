@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from gennai.policy.detection.prefilter import compile_guarded
+
 
 class Item(NamedTuple):
     type: str
@@ -77,21 +79,21 @@ def _near(text: str, start: int, words: re.Pattern[str], before: int = 30, after
 
 # --- 12 and 13 digit numbers -------------------------------------------------------------
 # Not after "+" either: +81 80 1234 5678 is an international phone number, never a My Number.
-_D12_13 = re.compile(_NB + r"(?<!\+)(?<!\+[ \t])[0-9](?:" + _SEP + r"?[0-9]){11,12}" + r"(?![0-9])(?![-ー]?[0-9])")
-_MYNUMBER_WORDS = re.compile(r"マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号|my[ \t]*number", re.I)
-_LICENCE_WORDS = re.compile(r"免[ \t]*許")
-_NEAR_MY_NUMBER = re.compile(
+_D12_13 = compile_guarded(_NB + r"(?<!\+)(?<!\+[ \t])[0-9](?:" + _SEP + r"?[0-9]){11,12}" + r"(?![0-9])(?![-ー]?[0-9])")
+_MYNUMBER_WORDS = compile_guarded(r"マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号|my[ \t]*number", re.I)
+_LICENCE_WORDS = compile_guarded(r"免[ \t]*許")
+_NEAR_MY_NUMBER = compile_guarded(
     r"(?:マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号)[ \t]*(?:欄)?[ \t]*[:：は]?[ \t]*[「『(（]?[ \t]*(?P<n>[0-9](?:[ \t\-]?[0-9]){9,12})(?![0-9])"
 )
-_CORP_WORDS = re.compile(r"法[ \t]*人[ \t]*番[ \t]*号")
-_OTHER_NUMBER_WORDS = re.compile(
+_CORP_WORDS = compile_guarded(r"法[ \t]*人[ \t]*番[ \t]*号")
+_OTHER_NUMBER_WORDS = compile_guarded(
     r"(?:文書|注文|受付|管理|整理|伝票|会員|契約|案件|請求|問合せ|申請|登録|受理|発注|製造|シリアル|識別|証券|保険証)[ \t]*(?:番号|No\.?|ID)",
     re.I,
 )
 
 # --- phone numbers -----------------------------------------------------------------------
 _PSEP = r"(?:[ \t]?[-ー.][ \t]?|[ \t])"
-_PHONE = re.compile(
+_PHONE = compile_guarded(
     r"(?<![0-9+\-_@])(?<![0-9][.])(?<![A-Za-z0-9._%+\-]@[A-Za-z0-9.\-])(?:"
     r"\+[ \t]?81[ \t-]?(?:\(0\)[ \t]?)?[1-9][0-9]{0,3}" + _PSEP + r"[0-9]{1,4}" + _PSEP + r"[0-9]{4}"
     r"|\+[ \t]?81[ \t-]?[1-9][0-9]{8,9}"
@@ -142,21 +144,21 @@ _PREFS = (
     "奈良県|和歌山県|鳥取県|島根県|岡山県|広島県|山口県|徳島県|香川県|愛媛県|高知県|福岡県|佐賀県|長崎県|"
     "熊本県|大分県|宮崎県|鹿児島県|沖縄県"
 )
-_POSTAL = re.compile(
+_POSTAL = compile_guarded(
     r"〒[ \t]*(?P<a>[0-9]{3}[ \t]?[-ー]?[ \t]?[0-9]{4})(?![0-9])"
     r"|郵[ \t]*便[ \t]*番[ \t]*号[ \t]*(?:は|[:：])?[ \t]*(?P<b>[0-9]{3}[-ー]?[0-9]{4})(?![0-9])"
     r"|" + _NB + r"(?P<c>[0-9]{3}-[0-9]{4})(?![0-9])(?=[ \t]*(?:" + _PREFS + r"))"
 )
-_EMAIL = re.compile(
+_EMAIL = compile_guarded(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
 )
-_PASSPORT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \t]?[0-9]{7}(?![0-9])")
-_PASSPORT_WORDS = re.compile(r"旅[ \t]*券|パ[ \t]*ス[ \t]*ポ[ \t]*ー[ \t]*ト|passport", re.I)
+_PASSPORT = compile_guarded(r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \t]?[0-9]{7}(?![0-9])")
+_PASSPORT_WORDS = compile_guarded(r"旅[ \t]*券|パ[ \t]*ス[ \t]*ポ[ \t]*ー[ \t]*ト|passport", re.I)
 
 # --- bank accounts -----------------------------------------------------------------------
-_BANK_WORDS = re.compile(r"口[ \t]*座|普[ \t]*通|当[ \t]*座|支[ \t]*店|銀[ \t]*行|信[ \t]*用[ \t]*金[ \t]*庫|信[ \t]*金|振[ \t]*込|ゆうちょ|貯[ \t]*金|預[ \t]*金")
-_BANK = re.compile(
+_BANK_WORDS = compile_guarded(r"口[ \t]*座|普[ \t]*通|当[ \t]*座|支[ \t]*店|銀[ \t]*行|信[ \t]*用[ \t]*金[ \t]*庫|信[ \t]*金|振[ \t]*込|ゆうちょ|貯[ \t]*金|預[ \t]*金")
+_BANK = compile_guarded(
     # ゆうちょ銀行 記号(5)-番号(8)
     r"(?P<jp>" + _NB + r"1[0-9]{4}" + _SEP + r"?[0-9]{7,8})" + _NA +
     # bank 4 + branch 3 + account 7
@@ -164,11 +166,11 @@ _BANK = re.compile(
     # branch 3 + account 7 / account 7 alone (with context)
     r"|(?P<acct>" + _NB + r"(?:[0-9]{3}" + _SEP + r")?[0-9]{7})" + _NA
 )
-_JP_BANK = re.compile(r"記[ \t]*号[ \t]*[:：]?[ \t]*(1[0-9]{4})[ \t]*[,、]?[ \t]*番[ \t]*号[ \t]*[:：]?[ \t]*([0-9]{7,8})(?![0-9])")
+_JP_BANK = compile_guarded(r"記[ \t]*号[ \t]*[:：]?[ \t]*(1[0-9]{4})[ \t]*[,、]?[ \t]*番[ \t]*号[ \t]*[:：]?[ \t]*([0-9]{7,8})(?![0-9])")
 # ゆうちょ銀行 記号(5)-番号(8) as one hyphenated number; corporate numbers are not written so.
-_JP_BANK_SHAPE = re.compile(r"1[0-9]{4}[ \t]?[-ー][ \t]?[0-9]{8}")
-_JP_BANK_WORDS = re.compile(r"ゆうちょ|記[ \t]*号|貯[ \t]*金|郵[ \t]*便[ \t]*貯")
-_NOT_MONEY_AFTER = re.compile(r"[ \t]*(?:円|万|千|億|人|件|年|号|日|回|個|枚|名(?!義)|%|ページ|頁|kg|km|m)")
+_JP_BANK_SHAPE = compile_guarded(r"1[0-9]{4}[ \t]?[-ー][ \t]?[0-9]{8}")
+_JP_BANK_WORDS = compile_guarded(r"ゆうちょ|記[ \t]*号|貯[ \t]*金|郵[ \t]*便[ \t]*貯")
+_NOT_MONEY_AFTER = compile_guarded(r"[ \t]*(?:円|万|千|億|人|件|年|号|日|回|個|枚|名(?!義)|%|ページ|頁|kg|km|m)")
 
 # --- dates of birth ----------------------------------------------------------------------
 _KNUM = r"[一二三四五六七八九十〇]{1,3}"
@@ -188,23 +190,23 @@ _EN_DATE = (
     r"(?:[0-9]{1,2}[ \t]+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?[ \t]+(?:18|19|20)[0-9]{2}"
     r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?[ \t]+[0-9]{1,2},?[ \t]+(?:18|19|20)[0-9]{2})"
 )
-_BIRTH_ENGLISH = re.compile(r"(?:date of birth|birth ?date|DOB|born(?: on)?)[ \t]*[:：]?[ \t]*(?P<a>" + _EN_DATE + ")", re.I)
-_BIRTH = re.compile(
+_BIRTH_ENGLISH = compile_guarded(r"(?:date of birth|birth ?date|DOB|born(?: on)?)[ \t]*[:：]?[ \t]*(?P<a>" + _EN_DATE + ")", re.I)
+_BIRTH = compile_guarded(
     r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?)[ \t]*(?:[(（](?:西暦|和暦)[)）])?[ \t]*[:：はが]?[ \t]*"
     r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|うまれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
 )
-_RANGE_BEFORE = re.compile(r"[～~〜][ \t]*$")
-_ANIMAL_BEFORE = re.compile(r"(?:犬|猫|ペット|動物|飼い犬|飼い猫|愛犬|愛猫)[ \t]*の?[ \t]*$")
+_RANGE_BEFORE = compile_guarded(r"[～~〜][ \t]*$")
+_ANIMAL_BEFORE = compile_guarded(r"(?:犬|猫|ペット|動物|飼い犬|飼い猫|愛犬|愛猫)[ \t]*の?[ \t]*$")
 # A date standing alone after a person's name at the end of a line of a form or roster:
 # "申請者 山田 花子　昭和50年1月2日", "鈴木一郎（総務課）　1980/04/01".
-_DATE_AFTER_NAME = re.compile(
+_DATE_AFTER_NAME = compile_guarded(
     r"(?:[ \t]*[（(][^）)\n]{1,15}[）)])?[ \t]*[ \t、,][ \t]*(?P<d>" + _DATE + r")[ \t]*(?:[（(][0-9]{1,3}歳[）)])?[ \t]*(?=\r?\n|$)"
 )
 # A date in parentheses right after a person's name: "妻 山田 花子（昭和60年1月2日）",
 # "（平成3年4月5日、33歳）".
-_DATE_IN_PARENS_AFTER_NAME = re.compile(
+_DATE_IN_PARENS_AFTER_NAME = compile_guarded(
     r"[ \t]*[（(][ \t]*(?P<d>" + _DATE + r")[ \t]*(?:生まれ|生)?[ \t]*(?:[、,][ \t]*[0-9]{1,3}[ \t]*歳)?[ \t]*[）)]"
 )
 # A roster row: name, then perhaps a short column or two (続柄, 性別, age), the date, then the end
@@ -213,27 +215,27 @@ _DATE_IN_PARENS_AFTER_NAME = re.compile(
 # a date of birth when the text has a 生年月日 column, the date is old (明治/大正/昭和) or a
 # relation or sex column stands between.
 _CELL_SEP = r"(?:[ \t]*[,、/|][ \t]*|[ \t]+)"
-_DATE_IN_ROW_AFTER_NAME = re.compile(
+_DATE_IN_ROW_AFTER_NAME = compile_guarded(
     r"(?:[ \t]*[（(][^）)\n]{1,15}[）)])?"
     r"(?P<cells>(?:" + _CELL_SEP + r"(?:[^\s,、/|0-9()（）]{1,6}|[0-9]{1,3}[ \t]?歳)){0,2})"
     + _CELL_SEP + r"(?P<d>" + _DATE + r")"
     r"(?:(?P<eol>[ \t]*(?:[（(][0-9]{1,3}歳[）)])?[ \t]*(?:[,、/|][ \t]*)?(?=\r?\n|$))|" + _CELL_SEP + r"(?=\S))"
 )
-_ROW_RELATION = re.compile(
+_ROW_RELATION = compile_guarded(
     r"(?:夫|妻|配偶者|長男|長女|次男|次女|三男|三女|四男|四女|子|父|母|祖父|祖母|孫|兄|姉|弟|妹|本人|世帯主|男|女|男性|女性|[0-9]{1,3}[ \t]?歳)"
 )
-_OLD_ERA = re.compile(r"明治|大正|昭和|[MTS]")
-_BIRTH_HEADER = re.compile(r"生[ \t]*年[ \t]*月[ \t]*日")
-_EVENT_AFTER = re.compile(r"[ \t]*(?:付|から|まで|より|に|採用|入庁|入社|退職|死亡|転入|転出|受付|受理|届出|開始|終了|現在|時点|以降)")
-_ANY_DIGIT = re.compile(r"[0-9]")
-_BIRTH_EN = re.compile(r"birth|DOB|born", re.I)
-_NUMBERS = re.compile(r"[0-9]+")
+_OLD_ERA = compile_guarded(r"明治|大正|昭和|[MTS]")
+_BIRTH_HEADER = compile_guarded(r"生[ \t]*年[ \t]*月[ \t]*日")
+_EVENT_AFTER = compile_guarded(r"[ \t]*(?:付|から|まで|より|に|採用|入庁|入社|退職|死亡|転入|転出|受付|受理|届出|開始|終了|現在|時点|以降)")
+_ANY_DIGIT = compile_guarded(r"[0-9]")
+_BIRTH_EN = compile_guarded(r"birth|DOB|born", re.I)
+_NUMBERS = compile_guarded(r"[0-9]+")
 
 
-_KANJI_ERA = re.compile(r"(?:明治|大正|昭和|平成|令和)[ \t]*(?:元|" + _KNUM + r")[ \t]*年")
-_CELL_SPLIT = re.compile(r"[ \t,、/|]+")
+_KANJI_ERA = compile_guarded(r"(?:明治|大正|昭和|平成|令和)[ \t]*(?:元|" + _KNUM + r")[ \t]*年")
+_CELL_SPLIT = compile_guarded(r"[ \t,、/|]+")
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_KANJI_NUMBER = re.compile(_KNUM)
+_KANJI_NUMBER = compile_guarded(_KNUM)
 
 
 def _kanji_number(value: str) -> str:
@@ -244,8 +246,8 @@ def _kanji_number(value: str) -> str:
     return "".join(str(_KANJI_DIGITS[ch]) for ch in value)
 
 
-_LATIN_LETTER = re.compile(r"[A-Za-z]{3}")
-_NUMBER_LIST_LINE = re.compile(r"[ \t]*[0-9]{3,6}(?:[ \t]+[0-9]{3,6})+[ \t]*")
+_LATIN_LETTER = compile_guarded(r"[A-Za-z]{3}")
+_NUMBER_LIST_LINE = compile_guarded(r"[ \t]*[0-9]{3,6}(?:[ \t]+[0-9]{3,6})+[ \t]*")
 
 
 def _in_number_list(text: str, raw: str, start: int, end: int) -> bool:
@@ -414,7 +416,7 @@ def birth_dates_in_cells(text: str, cells: tuple[tuple[int, int], ...]) -> list[
     return out
 
 
-_CELL_DATE = re.compile(r"(?P<d>" + _DATE + r")[ \t]*(?:生まれ|生)?[ \t]*(?:[(（][0-9]{1,3}[ \t]?歳[)）])?")
+_CELL_DATE = compile_guarded(r"(?P<d>" + _DATE + r")[ \t]*(?:生まれ|生)?[ \t]*(?:[(（][0-9]{1,3}[ \t]?歳[)）])?")
 
 
 def birth_dates_after_people(text: str, people: list[Item]) -> list[Item]:

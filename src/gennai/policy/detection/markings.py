@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from gennai.policy.detection.prefilter import compile_guarded
+
 
 class Found(NamedTuple):
     label: str
@@ -39,20 +41,20 @@ _RULES: list[tuple[str, str | None, int]] = [
     (_spaced("持出禁止") + "|" + _spaced("持ち出し禁止"), "持出禁止", 2),
     (_spaced("暗号化必須"), "暗号化必須", 2),
 ]
-_MARKING = re.compile(r"(?=[極取部省庁局課社室複配転外持暗])(?:" + "|".join(f"(?P<r{i}>{p})" for i, (p, _, _) in enumerate(_RULES)) + ")")
+_MARKING = compile_guarded(r"(?=[極取部省庁局課社室複配転外持暗])(?:" + "|".join(f"(?P<r{i}>{p})" for i, (p, _, _) in enumerate(_RULES)) + ")")
 # ○○限り: a group of people or an organisation, not a time (今回限り, 本日限り). Found from
 # 限り backwards (cheaper than trying the group pattern at every position).
-_KAGIRI = re.compile("限" + _S + "り")
+_KAGIRI = compile_guarded("限" + _S + "り")
 _GROUP_WORDS = ("関係者", "担当者", "出席者", "参加者", "構成員", "委員", "職員", "幹部", "関係課", "関係省庁", "関係機関", "関係部局")
-_GROUP_BEFORE = re.compile(
+_GROUP_BEFORE = compile_guarded(
     r"(?:" + "|".join(_spaced(w) for w in _GROUP_WORDS) + r"|(?:[一-龥][ \t]*){1,6}[内課部局省庁室係班者長会])" + _S + "$"
 )
-_LEVEL = re.compile(r"(?<![要])機" + _S + "密" + _S + "性" + _S + r"(?:レベル|区分)?" + _S + r"[:：=]?" + _S + r"(III|II|I|[123])" + r"(?:" + _S + "情報)?(?![0-9])")
-_MARKING_CHARS = re.compile(r"[秘注禁必]")
+_LEVEL = compile_guarded(r"(?<![要])機" + _S + "密" + _S + "性" + _S + r"(?:レベル|区分)?" + _S + r"[:：=]?" + _S + r"(III|II|I|[123])" + r"(?:" + _S + "情報)?(?![0-9])")
+_MARKING_CHARS = compile_guarded(r"[秘注禁必]")
 _ROMAN = {"I": "1", "II": "2", "III": "3"}
-_YOKIMITSU = re.compile(_spaced("要機密情報"))
+_YOKIMITSU = compile_guarded(_spaced("要機密情報"))
 # 秘 in a marking position.
-_HI = re.compile(
+_HI = compile_guarded(
     r"[【〔(\[「《<〈『]" + _S + "(秘)" + _S + r"[】〕)\]」》>〉』]"
     r"|(?:^|(?<=\n))[ \t]*(秘)[ \t]*(?=\r?\n|$)"
     # a stamp at the start of a line next to another handling marking: "秘　取扱注意"
@@ -65,17 +67,17 @@ _HI = re.compile(
     # the value of a classification field: "取扱区分：秘", "秘密区分 : 秘"
     r"|(?:取[ \t]*扱[ \t]*い?[ \t]*区[ \t]*分|秘[ \t]*密[ \t]*区[ \t]*分|格[ \t]*付[ \t]*け?|指[ \t]*定[ \t]*区[ \t]*分)[ \t]*[:：][ \t]*(秘)(?=[ \t]*(?:\r?\n|$|[、,・/(（]))"
 )
-_HI_STAMP_PREFIX = re.compile(r"秘[ \t]+")
+_HI_STAMP_PREFIX = compile_guarded(r"秘[ \t]+")
 # A place or an activity restricted to a group (駐車場は関係者限りとなります): not a marking.
-_PLACE_BEFORE_KAGIRI = re.compile(
+_PLACE_BEFORE_KAGIRI = compile_guarded(
     r"(?:駐車場|駐輪場|会場|入口|出入口|通路|エリア|区域|客席|関係者席|席|立ち?入り|入場|利用|参加|見学|施設|控室|控え室|会議室)"
     r"[^\n。]{0,6}?(?:は|も|が)[ \t]*$"
 )
 # 「極秘レシピ」, 極秘プロジェクト as a word in prose
-_WORD_AFTER_GOKUHI = re.compile(r"[ァ-ヴ]")
+_WORD_AFTER_GOKUHI = compile_guarded(r"[ァ-ヴ]")
 # 個人情報や要機密情報, 要機密情報など: named as a kind of information
-_LISTED_BEFORE = re.compile(r"[やと、・,][ \t]*$")
-_LISTED_AFTER = re.compile(r"[ \t]*(?:や|など|等|を入力|は入力|の確認|を含む|、|・)")
+_LISTED_BEFORE = compile_guarded(r"[やと、・,][ \t]*$")
+_LISTED_AFTER = compile_guarded(r"[ \t]*(?:や|など|等|を入力|は入力|の確認|を含む|、|・)")
 _NOT_GROUPS = ("今回", "本日", "当日", "一回", "一度", "年度", "在庫", "期間", "その場", "今年", "今月", "今日", "今期", "今年度")
 
 # Content cues (class 2, reason only). Conservative: explicit words only. (key, pattern or
@@ -98,7 +100,7 @@ _CUES: list[tuple[str, str | None, str]] = [
      "内部検討 / for internal deliberation"),
     ("たたき台", r"[(【〔\[「]" + _S + r"(?:たたき台|叩き台)" + _S + r"[)】〕\]」]", "たたき台 / rough draft"),
     # an instruction not to take the paper outside the section
-    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|外部|対外的)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ)" + _S + "ない",
+    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|外部|対外的|(?<![一-龥々])外)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ)" + _S + "ない",
      "外部に出さない / not to be taken outside"),
     # "取扱いに注意" written as a sentence rather than a stamp
     ("取扱いに注意", _spaced("取") + _S + "り?" + _S + _spaced("扱") + _S + "い?" + _S + _spaced("に注意"),
@@ -125,19 +127,24 @@ _CUES: list[tuple[str, str | None, str]] = [
     # a memo for an oral briefing, not for circulation
     ("口頭説明用", _spaced("口頭説明") + _S + "(?:用|のため)", "口頭説明用 / for an oral briefing"),
     # an instruction to keep it among the few who know: 職員にも広げない, まだ決まっていない前提で
+    # 内々に, 内々の意向: said in confidence
+    ("内々", _spaced("内々") + _S + r"(?:に|で|の" + _S + r"(?:意向|話|打診|相談|連絡|指示))", "内々 / in confidence"),
     ("広げない", r"(?:職員|外部|他課|周囲)" + _S + "に" + _S + "も?" + _S + r"(?:広げ|漏らさ|言わ)" + _S + "ない"
      + "|" + _spaced("決まっていない前提"), "内密 / to be kept among those involved"),
 ]
-_CUE = re.compile(
-    # fail fast: only these characters can start a cue
-    r"(?=[未検内公解非取部課局省庁室首市町村区知大幹議長起決予最入開【〔\[(「外対査発口職他周])(?:"
-    + "|".join(f"(?P<c{i}>{p or _spaced(w)})" for i, (w, p, _) in enumerate(_CUES))
-    + ")"
+_CUE = compile_guarded("|".join(f"(?P<c{i}>{p or _spaced(w)})" for i, (w, p, _) in enumerate(_CUES)))
+# A person's mental-health diagnosis or sick leave: 心療内科で「抑うつ状態」と診断され, 適応障害で療養
+# (looked for only where 診/療/休/通 occurs: う starts too many words to be in _CUE)
+_HEALTH_CUE = compile_guarded(
+    r"(?:抑うつ|うつ病|適応障害|心療内科|精神科|メンタル不調)[^\n。]{0,30}?"
+    r"(?:と診断|診断され|診断書|の診断(?:で|により|を受け)|受診(?:中|し)|療養|休養を要|休職|病気休暇|通院(?:中|し))"
 )
+_HEALTH_REASON = "健康状態（診断・療養）/ a person's health condition (diagnosis, sick leave)"
+_HEALTH_HINT = compile_guarded(r"[診療休通]")
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
-_LEVEL_EXPLAINED = re.compile(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
+_LEVEL_EXPLAINED = compile_guarded(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
 # 「秘」「極秘」の表示, 「取扱注意」等の表示: a marking quoted as an example, not applied to this text
-_QUOTED_FOLLOW = re.compile(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印)|という|、「|・「)")
+_QUOTED_FOLLOW = compile_guarded(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印)|という|、「|・「)")
 
 
 def _quoted_example(text: str, start: int, end: int) -> bool:
@@ -148,9 +155,9 @@ def _quoted_example(text: str, start: int, end: int) -> bool:
     return close >= 0 and _QUOTED_FOLLOW.match(text, close) is not None
 
 
-_DECIDED = re.compile(r"決裁済|公表済|施行済|告示済|公布済")
+_DECIDED = compile_guarded(r"決裁済|公表済|施行済|告示済|公布済")
 # 機密性1・機密性2・機密性3, 機密性2や3: the levels listed or explained, not a marking.
-_LEVEL_LIST_GAP = re.compile(r"[ \t]*(?:[・、,/／]|と|や|及び|または|又は|から|～|〜)[ \t]*")
+_LEVEL_LIST_GAP = compile_guarded(r"[ \t]*(?:[・、,/／]|と|や|及び|または|又は|から|～|〜)[ \t]*")
 
 
 def find_markings(text: str) -> list[Found]:
@@ -217,4 +224,6 @@ def find_cues(text: str, public_notice: bool) -> list[tuple[int, int, str]]:
         if word == "起案用紙" and _DECIDED.search(text):
             continue  # 起案用紙（決裁済・公表済み）: the decision is taken and published
         out.append((m.start(), m.end(), reason))
+    if not public_notice and _HEALTH_HINT.search(text):  # health notices speak of illnesses in general
+        out += [(m.start(), m.end(), _HEALTH_REASON) for m in _HEALTH_CUE.finditer(text)]
     return out

@@ -42,6 +42,7 @@ import threading
 from typing import Any
 
 from gennai.policy.detection.identifiers import Item
+from gennai.policy.detection.prefilter import compile_guarded
 from gennai.policy.detection.tables import NO_COLUMNS, Columns
 
 _local = threading.local()
@@ -52,7 +53,7 @@ _HONORIFICS = frozenset(("さん", "様", "さま", "氏", "殿", "君", "くん
 # さん (a resident named in a notice) still counts, 様 and 殿 address a letter's reader.
 _PUBLIC_HONORIFICS = frozenset(("氏", "先生"))
 # A writer speaking for themselves: a resident's letter that mentions a notice is not one.
-_FIRST_PERSON = re.compile(r"私|わたし|僕|ぼく|当方|我が家|うちの|主人|家内|と申します")
+_FIRST_PERSON = compile_guarded(r"私|わたし|僕|ぼく|当方|我が家|うちの|主人|家内|と申します")
 # Family relations written before a name ("妻 山田 花子", "長女：山田 愛", "娘（山田 ひなた）"):
 # a label for the name after them, never part of the name.
 _RELATION_WORDS = (
@@ -69,50 +70,50 @@ _PERSON_LABELS = (
     r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
     r"債務者|来庁者|来訪者|来所者|面談者|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|Sender|Applicant|Resident|Patient"
 )
-_LABEL = re.compile(
+_LABEL = compile_guarded(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は]?[ \t]*"
     r"(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?:\(|（)?"
     r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（]?[ \t]*)$",
     re.I,
 )
 # A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
-_SELF_INTRO_AFTER = re.compile(r"[ \t]*(?:です|と申します|と申し|と言います|といいます)")
+_SELF_INTRO_AFTER = compile_guarded(r"[ \t]*(?:です|と申します|と申し|と言います|といいます)")
 # わたしは グエン・ティ・フオン です: a katakana name (in parts, or two words) in a self-introduction
-_KATAKANA_SELF_INTRO = re.compile(
+_KATAKANA_SELF_INTRO = compile_guarded(
     r"(?:わたし|私|僕|ぼく)(?:は|の名前は)[ \t]*(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4}|[ァ-ヴー]{2,10}[ \t][ァ-ヴー]{2,10})"
     r"[ \t]*(?:です|と申します|といいます|と言います)"
 )
 # 長男の妻 高見沢 アナ・パウラ（ブラジル国籍）: a relation, then a kanji surname and a katakana given name
-_RELATION_THEN_MIXED_NAME = re.compile(
+_RELATION_THEN_MIXED_NAME = compile_guarded(
     r"(?:" + _RELATION_WORDS + r")[ \t]+(?P<n>[一-龥々]{1,4}[ \t]+[ァ-ヴー]{2,10}(?:・[ァ-ヴー]{1,10}){0,3})(?=[ \t]*(?:[（(、,。\n]|$))"
 )
-_SPEAKER_COLON = re.compile(r"[ \t]*[:：]")
-_LINE_HEAD = re.compile(r"[ \t]*(?:[・\-*•]|[0-9]{1,2}[.．)）]|[（(][0-9]{1,2}[)）]|[①-⑳])?[ \t]*")
-_STAFF_TITLE_GLUED = re.compile(
+_SPEAKER_COLON = compile_guarded(r"[ \t]*[:：]")
+_LINE_HEAD = compile_guarded(r"[ \t]*(?:[・\-*•]|[0-9]{1,2}[.．)）]|[（(][0-9]{1,2}[)）]|[①-⑳])?[ \t]*")
+_STAFF_TITLE_GLUED = compile_guarded(
     r"(?:主事|主査|主任|技師|係長|主幹|主査補|課長補佐|補佐|課長|室長|所長|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員|"
     r"書記長|委員長|民生委員|児童委員|民生児童委員)(?![一-龥])"
 )
-_OFFICE_IN_PARENS = re.compile(r"[ \t]*[（(][^）)\n]{1,12}(?:課|係|室|部|局|所|センター)[）)]")
-_OCCUPATION = re.compile(
+_OFFICE_IN_PARENS = compile_guarded(r"[ \t]*[（(][^）)\n]{1,12}(?:課|係|室|部|局|所|センター)[）)]")
+_OCCUPATION = compile_guarded(
     r"(?:保健|看護|栄養|管理栄養|薬剤|介護|保育|弁護|税理|社労|行政書|医|歯科医|技|運転|消防|社会福祉|精神保健福祉|理学療法|作業療法|調理)[師士]$"
 )
-_PERSONAL_MATTER = re.compile(
+_PERSONAL_MATTER = compile_guarded(
     r"病気|休暇|休職|療養|復職|けが|怪我|負傷|懲戒|処分|診断|入院|通院|健康診断|健診|要治療|メンタル|ハラスメント|介護休業|育児休業|"
     r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故"
 )
 # A person spoken of by surname: 大谷という人, 志村という方
-_CALLED_AFTER = re.compile(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
+_CALLED_AFTER = compile_guarded(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
 # A given name written after the surname with a space, where SudachiPy does not know it as a
 # given name (中川 さくら, 高橋 楓): a short token, then the end of the name (line end, space,
 # punctuation, honorific or self-introduction).
 _NOT_GIVEN_NAMES = frozenset(
     ("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から", "記入", "署名", "自署", "押印", "印", "本人", "不明")
 )
-_NAME_END = re.compile(
+_NAME_END = compile_guarded(
     r"(?:[ \t\n\r、,，。（(「)）/|]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
     r"|[一-龥]{0,5}?(?:長|士|官|主任|主査|主事|補佐|技師|教諭|講師|医師|看護師|保育士)(?![一-龥]))"
 )
-_NAME_END_STRICT = re.compile(
+_NAME_END_STRICT = compile_guarded(
     r"(?:[\n\r、,，。（(「)）]|[ \t]*(?:$|[|/])|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
     # a row of a roster: the name, then a date (of birth) after a space
     r"|[ \t]+(?=(?:(?:明治|大正|昭和|平成|令和|[MTSHR]\.?)[ \t]*(?:[0-9]{1,2}|元)|(?:18|19|20)[0-9]{2})"
@@ -121,27 +122,27 @@ _NAME_END_STRICT = re.compile(
 )
 # A surname written alone that introduces itself: 大和田と申します (the dictionary may know the
 # word only as a place name).
-_INTRO_STRONG = re.compile(r"と申します|と申し")
+_INTRO_STRONG = compile_guarded(r"と申します|と申し")
 # Tokens before a space and a known given name that are not a surname (東 美智子 is a name; 長女 美智子, 担当 美智子 are not).
 _NOT_SURNAME = frozenset(("氏名", "名前", "担当", "担当者", "本人", "世帯主", "相手", "方", "者", "様", "各位", "宛", "名", "代表", "記入", "署名", "印"))
-_PLACE_WORD = re.compile(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園|城)$")
+_PLACE_WORD = compile_guarded(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園|城)$")
 # Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
-_HAS_UPPER = re.compile(r"[A-Z]{2}")
+_HAS_UPPER = compile_guarded(r"[A-Z]{2}")
 _LATIN_WORD = r"[A-Z][a-z']+(?:-[A-Z][a-z']+)?"
-_LATIN_NAME = re.compile(
+_LATIN_NAME = compile_guarded(
     r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
     r"|" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){1,3}"  # Maria Cristina DELA CRUZ
     r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){1,2}))(?![A-Za-z])"
 )
-_HAS_CAPITALISED = re.compile(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
+_HAS_CAPITALISED = compile_guarded(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 # On the same line after a romanised name: a phone number or an e-mail address (a row of contacts):
 # Pham Van Long 080-…
-_CONTACT_AFTER = re.compile(r"[ \t]+(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
+_CONTACT_AFTER = compile_guarded(r"[ \t]+(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
 # Maria Luisa FERNANDESです, "I am Rahul SHARMA": a romanised name introducing its bearer
-_LATIN_SELF_INTRO_AFTER = re.compile(r"[ \t]*(?:です|と申します|といいます|と言います)")
-_I_AM_BEFORE = re.compile(r"(?<![A-Za-z])(?:I am|I'm)[ \t]+$")
+_LATIN_SELF_INTRO_AFTER = compile_guarded(r"[ \t]*(?:です|と申します|といいます|と言います)")
+_I_AM_BEFORE = compile_guarded(r"(?<![A-Za-z])(?:I am|I'm)[ \t]+$")
 # Words that make a romanised phrase a place or an organisation, not a person
-_ORGANISATION_WORD = re.compile(
+_ORGANISATION_WORD = compile_guarded(
     r"\b(?:Hall|Cent(?:er|re)|Sight|Tower|Building|Bldg|Park|Station|Hotel|Office|Inc|Ltd|Co|Corp|Corporation|Company|"
     r"University|College|School|Hospital|Clinic|City|Prefecture|Ward|Japan|Tokyo|Osaka|Kyoto|Bank|Shop|Store|Cafe|"
     r"Restaurant|Museum|Library|Gallery|Studio|Church|Temple|Shrine|Airport|Port|Bridge|Road|Street|Avenue|Plaza|"
@@ -149,13 +150,13 @@ _ORGANISATION_WORD = re.compile(
     r"Team|Project|Service|Services|Systems|Solutions|Lab|Labs|Design|Consulting|Desk|Support|Info|Information)\b"
 )
 # A numbered row before a name: "3 LEE Soo-jin", "② Maria SANTOS"
-_ROW_NUMBER = re.compile(r"[ \t]*(?:[0-9]{1,3}[.)]?|[①-⑳]|[・•])[ \t]*")
-_HONORIFIC_AFTER = re.compile(r"[ \t]*(?:様|さん|さま|氏|殿)")
-_SALUTATION = re.compile(r"(?:Dear|Hello|Hi|To|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|Prof\.?)[ \t]+")
+_ROW_NUMBER = compile_guarded(r"[ \t]*(?:[0-9]{1,3}[.)]?|[①-⑳]|[・•])[ \t]*")
+_HONORIFIC_AFTER = compile_guarded(r"[ \t]*(?:様|さん|さま|氏|殿)")
+_SALUTATION = compile_guarded(r"(?:Dear|Hello|Hi|To|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|Prof\.?)[ \t]+")
 # Maria SANTOS（1990-12-04生）: a romanised name followed by a birth date
-_BIRTH_PAREN_AFTER = re.compile(r"[ \t]*[（(][^）)\n]{4,20}?生")
+_BIRTH_PAREN_AFTER = compile_guarded(r"[ \t]*[（(][^）)\n]{4,20}?生")
 # 娘のMei Tanaka-Brown: a romanised name after a family relation and の
-_RELATION_NO_BEFORE = re.compile(r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*$")
+_RELATION_NO_BEFORE = compile_guarded(r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*$")
 _HIGH_TITLES = (
     r"(?:代表取締役(?:社長|会長)?|代表執行役|危機管理監|技監|総監|副?大臣|大臣政務官|政務官|副?長官|副?知事|副?市長|副?町長|副?村長|区長|総理大臣|首相|議長|副議長|委員長|大使|総裁|"
     r"事務次官|次官|知事公室長|長官官房長|教育長|副教育長|教育委員長|病院事業管理者|事業管理者|会計管理者|学長|副学長|総長)"
@@ -167,7 +168,7 @@ _TITLES = (
     r"消防司令長|消防司令補|消防司令|消防士長|消防副士長|消防士|警視|警部補|警部|巡査部長|巡査長|巡査|"
     r"次長|本部長|館長|院長|病院長|支所長|支店長|参与|顧問|監事|議員|監査委員|助教|助手|研究員|主任研究員|取締役|常務取締役|専務取締役|常務|専務|執行役員|副社長|支配人|店長)"
 )
-_TITLE_WORD = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r"|先生|先輩|議員|委員|職員|会員|氏|様)")
+_TITLE_WORD = compile_guarded(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r"|先生|先輩|議員|委員|職員|会員|氏|様)")
 # People named in a public role in notices and press releases: speakers, performers, authors,
 # award winners (講師：○○大学教授 山田 太郎 氏, 受賞者 山田 花子さん, 山田 太郎 著).
 _PUBLIC_ROLES = (
@@ -180,68 +181,68 @@ _ANY_HEAD = (
     r"(?:[一-龥]{1,4}長|会頭|頭取|団員|会員|[一-龥]{0,6}(?:研究員|専門員|指導員|相談員|支援員|調査員|学芸員|司書|助教|技官|指導官|調査官|研究官|専門官)"
     r"|(?:紹介者|出場者|発表者|出品者|優勝者?|準優勝|最優秀賞|優秀賞|奨励賞|入選|金賞|銀賞|銅賞|代表選手))"
 )
-_TITLE_BEFORE = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[|｜]?[ \t]*[:：の]?[ \t]*$")
+_TITLE_BEFORE = compile_guarded(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[|｜]?[ \t]*[:：の]?[ \t]*$")
 # A speaker in minutes: ○農業政策課長（井上 剛） — an official named in that role, in any text.
-_TITLE_PAREN_BEFORE = re.compile(
+_TITLE_PAREN_BEFORE = compile_guarded(
     r"(?:(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _ANY_HEAD + r")[ \t]*[（(]"
     r"|[（(○◯][ \t]*[^\n()（）:：]{0,12}?(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _ANY_HEAD + r")"
     r"|○?[ \t]*[0-9]{1,2}[ \t]*番[ \t]*[（(、,])(?:[ \t]*[一-龥々]{1,4}[ \t])?[ \t]*$"
 )
 # A label, then an affiliation and a title, then the name: 相手方：同課 係長 門脇, 調査対象者：工学研究科 助教 篠原
-_LABEL_THEN_TITLE = re.compile(
+_LABEL_THEN_TITLE = compile_guarded(
     r"(?:" + _PERSON_LABELS + r")[ \t]*[:：][^\n:：。()（）]{0,24}?(?:" + _TITLES + "|" + _ANY_HEAD + r")[ \t]*$"
 )
 # In a notice: a school and year or a student named before a person (紹介者：城東高校2年 藤本 遥さん,
 # 大学院生の石黒 彩花さん): a student named in a published result or press release.
-_AFFILIATION_BEFORE = re.compile(
+_AFFILIATION_BEFORE = compile_guarded(
     r"(?:高校|高等学校|中学校|中学|小学校|大学|大学院|高専|学院|学園|学校)[ \t]*(?:[0-9一二三四五六][ \t]*年生?)?[ \t]*$"
     r"|(?:大学院生|院生|学生|研究生|生徒)[ \t]*の?[ \t]*$"
 )
 # In a notice: the person is appointed, retires or wins (小笠原 直樹（おがさわら なおき）が就任します).
-_APPOINTED_AFTER = re.compile(
+_APPOINTED_AFTER = compile_guarded(
     r"[ \t]*(?:[（(][^）)\n]{0,20}[）)])?[ \t]*(?:が|は|を|氏が|氏は)?[ \t]*(?:就任|退任|着任|離任|選任|任命|再任|昇任|受賞|受章|入賞|優勝)"
 )
 # A notice announcing an appointment or an award: even a labelled 氏名 in it names the appointee.
-_APPOINTMENT_NOTICE = re.compile(
+_APPOINTMENT_NOTICE = compile_guarded(
     r"(?:選任|就任|任命|人事異動|委嘱|退任|着任|叙勲|受章|受賞|表彰)(?:者)?(?:について|のお知らせ|が決まりました|しました|します|されました)"
 )
 # Names omitted honorifics in a published list: （敬称略）
-_HONORIFICS_OMITTED = re.compile(r"敬称略|敬称は省略")
+_HONORIFICS_OMITTED = compile_guarded(r"敬称略|敬称は省略")
 # A sample form: 【記入例】 at the top; the names in it are examples.
-_SAMPLE_FORM = re.compile(r"^[ \t\n]*[【\[〔(（<＜]?[ \t]*(?:記入例|記載例|見本|サンプル|作成例)")
-_AUTHOR_AFTER = re.compile(r"[ \t]*(?:著|編著|編|訳|監修|作|画|撮影|作詞|作曲)(?![一-龥])")
+_SAMPLE_FORM = compile_guarded(r"^[ \t\n]*[【\[〔(（<＜]?[ \t]*(?:記入例|記載例|見本|サンプル|作成例)")
+_AUTHOR_AFTER = compile_guarded(r"[ \t]*(?:著|編著|編|訳|監修|作|画|撮影|作詞|作曲)(?![一-龥])")
 # 夏目漱石の『坊っちゃん』: a name written as one word before the title of a work
-_WORK_AFTER = re.compile(r"の?[『「]")
-_HIGH_BEFORE = re.compile(_HIGH_TITLES + r"[ \t]*[:：]?[ \t]*$")
-_HIGH_AFTER = re.compile(r"^[ \t]*(?:[一-龥]{1,8}?)?" + _HIGH_TITLES)
-_TITLE_AFTER = re.compile(r"^[ \t]*(?:[一-龥ぁ-ゖァ-ヴー]{1,10}?)?(?:" + _HIGH_TITLES + "|" + _TITLES + ")")
+_WORK_AFTER = compile_guarded(r"の?[『「]")
+_HIGH_BEFORE = compile_guarded(_HIGH_TITLES + r"[ \t]*[:：]?[ \t]*$")
+_HIGH_AFTER = compile_guarded(r"^[ \t]*(?:[一-龥]{1,8}?)?" + _HIGH_TITLES)
+_TITLE_AFTER = compile_guarded(r"^[ \t]*(?:[一-龥ぁ-ゖァ-ヴー]{1,10}?)?(?:" + _HIGH_TITLES + "|" + _TITLES + ")")
 # A list of people after a title: "委員 土井 晴美、森下 修（公募）、坂口 亜希子" (each of them a
 # member named in that role).
-_LIST_AFTER_TITLE = re.compile(
+_LIST_AFTER_TITLE = compile_guarded(
     r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r"|構成員)[ \t]*[:：]?[ \t]*"
     r"(?:[^\n、,。:：()（）]{1,12}(?:[ \t]*[（(][^\n)）]{0,25}[）)])?[ \t]*[、,][ \t]*){1,10}$"
 )
 # A line listing the attendants or members of a meeting or a selection board (出席委員：, 説明員：,
 # 審査委員：): the people on it with a title, or listed after one, are named in their role, in
 # public and internal papers alike.
-_ROSTER_LINE = re.compile(
+_ROSTER_LINE = compile_guarded(
     r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席(?:した|する)?(?:職員|者|委員)?|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)"
     r"(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]"
 )
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
-_VENDOR_CONTACT = re.compile(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
+_VENDOR_CONTACT = compile_guarded(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
 _NOT_NAMES = frozenset(("申立人", "申立", "申立者"))
-_ANIMAL_LABEL_BEFORE = re.compile(r"(?:犬|猫|ペット|動物|愛犬|愛猫|飼い犬|飼い猫)の?(?:名前|呼び名|なまえ)[ \t]*[:：は]?[ \t]*$")
-_LETTER_SPACED = re.compile(r"(?:^|[ \t])[一-龥][ \t][一-龥][ \t]+$")
-_GLUED_NUMBER_AFTER = re.compile(r"[0-9一二三四五六七八九十]")
-_PLACEHOLDER = re.compile(r"[A-Za-z]|[○〇×◯●■□△*＊]+|某")
-_SUFFIX_AFTER = re.compile(r"[式流法型派的語風系製産賞杯]")
+_ANIMAL_LABEL_BEFORE = compile_guarded(r"(?:犬|猫|ペット|動物|愛犬|愛猫|飼い犬|飼い猫)の?(?:名前|呼び名|なまえ)[ \t]*[:：は]?[ \t]*$")
+_LETTER_SPACED = compile_guarded(r"(?:^|[ \t])[一-龥][ \t][一-龥][ \t]+$")
+_GLUED_NUMBER_AFTER = compile_guarded(r"[0-9一二三四五六七八九十]")
+_PLACEHOLDER = compile_guarded(r"[A-Za-z]|[○〇×◯●■□△*＊]+|某")
+_SUFFIX_AFTER = compile_guarded(r"[式流法型派的語風系製産賞杯]")
 # 担当：総務課 佐藤 / 問合せ先 総務部総務課 鈴木
-_INSTITUTION_AFTER = re.compile(
+_INSTITUTION_AFTER = compile_guarded(
     r"^(?:内閣|政権|美術館|記念館|文学館|博物館|財団|記念|文庫|賞|通り|像|邸|旧居|生家|研究所|工房|商店|工務店|建設|組(?![一-龥])|製作所|"
     r"農園|医院|歯科|クリニック|総合病院|病院|支店|本店|営業所|出張所|書店|食堂|旅館|酒造|商会|ゆかり)"
 )
-_CONTACT_BEFORE = re.compile(
+_CONTACT_BEFORE = compile_guarded(
     r"(?:担当|担当者|問い?合わ?せ先?|連絡先|お問い合わせ)[ \t]*[:：]?[ \t]*[^\n。]{0,20}?(?:課|室|係|部|局|班|センター|事務局|省|庁|所)[ \t]*$"
 )
 
@@ -308,10 +309,11 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 
 
 _NAME_CATS = frozenset(("sei", "mei", "name"))
-_GLUED = re.compile(r"[一-龥]$")
-_KANA_GIVEN_END = re.compile(r"[子江代枝美恵乃世](?![一-龥ぁ-ゖァ-ヴ])")
-_HIRAGANA_TAIL = re.compile(r"[ぁ-ゖ](?=[（(、,]|[ \t]*\r?\n)")
-_KATAKANA = re.compile(r"[ァ-ヴー・=＝]+$")
+_CANDIDATE_CATS = frozenset(("sei", "mei", "name", "proper"))
+_GLUED = compile_guarded(r"[一-龥]$")
+_KANA_GIVEN_END = compile_guarded(r"[子江代枝美恵乃世](?![一-龥ぁ-ゖァ-ヴ])")
+_HIRAGANA_TAIL = compile_guarded(r"[ぁ-ゖ](?=[（(、,]|[ \t]*\r?\n)")
+_KATAKANA = compile_guarded(r"[ァ-ヴー・=＝]+$")
 
 
 def find_people(
@@ -335,8 +337,19 @@ def find_people(
         count = len(morphemes)
         if contacts:
             name_tokens.update(m[0] for m in morphemes if m[2] in _NAME_CATS)
+        # Only these morphemes can start a name (most are not: the loop skips them unseen):
+        # a name or proper-noun tag, a family relation, the word before an honorific.
+        candidates = [
+            c
+            for k, m in enumerate(morphemes)
+            if m[2] in _CANDIDATE_CATS or m[3] in _RELATIONS or m[3] in _HONORIFICS
+            for c in ((k - 1, k) if m[3] in _HONORIFICS else (k,))
+        ]
         i = 0
-        while i < count:
+        for candidate in candidates:
+            if candidate < i:
+                continue  # inside a name already taken, or seen
+            i = candidate
             start, end, cat, surface = morphemes[i]
             if surface in _RELATIONS:
                 if i + 2 < count and morphemes[i + 1][3] == "の":
@@ -774,6 +787,16 @@ def find_people(
             line_start = text.rfind("\n", 0, start) + 1
             if _LABEL.search(text[max(line_start, start - 30) : start]):
                 items = _as_one_name(items, start, end, "氏名欄の氏名 / personal name after a name label")
+    if not public_notice:
+        for m in _NAME_FIELD.finditer(text) if "名" in text else ():
+            if not _FIELD_WORD.search(m.group("n")) and _free(items, *m.span("n")):
+                items.append(Item("PERSON", *m.span("n"), 2, "氏名欄の氏名 / personal name after a name label"))
+        for m in _RELATION_NAME_AGE.finditer(text) if "(" in text else ():
+            if _free(items, *m.span("n")) and m.group("n") not in _NOT_GIVEN_NAMES:
+                items.append(Item("PERSON", *m.span("n"), 2, "続柄に続く名 / given name after a family relation"))
+        for m in _CLOSING_THEN_SURNAME.finditer(text) if "\n" in text else ():
+            if _free(items, *m.span("n")) and _is_surname(m.group("n")):
+                items.append(Item("PERSON", *m.span("n"), 2, "署名の氏名 / name signed under a letter's closing"))
     if columns.names:
         items = _whole_name_cells(text, items, columns)
     if contacts and not public_notice:
@@ -784,17 +807,42 @@ def find_people(
     return items
 
 
+# 氏名 鳥居 ふさ: after a 氏名 label at the head of a line, a family name (one the dictionary
+# may know as a common word: 鳥居, 大橋) and a given name, then the end of the field
+_NAME_FIELD = compile_guarded(
+    r"(?:^|\n)[ \t]*(?:氏名|お名前|名前)[ \t]*[:：]?[ \t]*"
+    r"(?P<n>[一-龥々]{1,4}[ \t]{1,2}(?:[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6}))(?=[ \t]*(?:\r?\n|$|[(（])|[ \t]+[^ \t\n])"
+)
+# 氏名 住所 滞納額: a table's header row, not a name
+_FIELD_WORD = compile_guarded(r"住所|続柄|生年月日|年齢|性別|電話|連絡先|備考|所属|職名|役職|金額|額$|番号|区分|欄")
+# 長男 颯（17、高2）: a relation, a given name, the age in parentheses
+_RELATION_NAME_AGE = compile_guarded(
+    r"(?:" + _RELATION_WORDS + r")[ \t]+(?P<n>[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6})[ \t]*\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*[、,)]"
+)
+# よろしくお願いいたします。⏎土屋: a surname alone on the line after a letter's closing
+_CLOSING_THEN_SURNAME = compile_guarded(
+    r"(?:よろしくお願い(?:いた)?します|お願い申し上げます|以上です|失礼いたします|ありがとうございま(?:す|した))[。.!！]?[ \t]*\r?\n"
+    r"(?:[ \t]*\r?\n)?[ \t]*(?P<n>[一-龥々]{1,4})[ \t]*(?=\r?\n|$)"
+)
+
+
+def _is_surname(word: str) -> bool:
+    """The dictionary reads the word alone as one family name."""
+    tokens = _tokenizer().tokenize(word)
+    return len(tokens) == 1 and _local.categories[tokens[0].part_of_speech_id()] in ("sei", "name")
+
+
 # A name alone on a line, right above the writer's address or phone number (the signature of
 # a letter or an e-mail): 山田 花子 / やまだ はなこ / ヤマダ ハナコ
-_SIGNATURE_LINE = re.compile(
+_SIGNATURE_LINE = compile_guarded(
     r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t]{1,2}[一-龥々ぁ-ゖ]{1,4}|[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}|[ァ-ヴー]{2,8}[ \t]{1,2}[ァ-ヴー]{2,8}"
     r"|[A-Z][a-z]+(?:-[A-Z][a-z]+)?[ \t][A-Z][a-zA-Z]+(?:-[A-Z][a-z]+)?)"
     r"[ \t]*(?:[（(](?:" + _RELATION_WORDS + r")[）)])?[ \t]*\r?$"
 )
-_LATIN_SIGNATURE = re.compile(r"[A-Z][a-z]+")
-_CONTACT_LINE = re.compile(r"[ \t]*(?:住所|電話|でんわ|TEL|携帯|連絡先|メール|E-?mail|〒)", re.I)
-_NOT_SIGNATURE = re.compile(r"[課係室部局所庁省館院校園会社店]$|以上|以下|御中|各位|担当|記$")
-_GIVEN_KANA_LINE = re.compile(r"[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}")
+_LATIN_SIGNATURE = compile_guarded(r"[A-Z][a-z]+")
+_CONTACT_LINE = compile_guarded(r"[ \t]*(?:住所|電話|でんわ|TEL|携帯|連絡先|メール|E-?mail|〒)", re.I)
+_NOT_SIGNATURE = compile_guarded(r"[課係室部局所庁省館院校園会社店]$|以上|以下|御中|各位|担当|記$")
+_GIVEN_KANA_LINE = compile_guarded(r"[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}")
 _CONTACT_TYPES = frozenset(("ADDRESS", "PHONE", "EMAIL", "POSTAL_CODE"))
 
 
@@ -832,46 +880,46 @@ def _signatures(text: str, people: list[Item], contacts: list[Item], name_tokens
 
 
 # A romanised name signed under a letter's closing: "Best regards,\nTakumi Ishizaki", "Thank you,\nFernanda"
-_LATIN_CLOSING = re.compile(
+_LATIN_CLOSING = compile_guarded(
     r"(?im:^[ \t]*(?:best regards|kind regards|warm regards|regards|sincerely(?: yours)?|yours sincerely|yours faithfully|"
     r"thank you(?: very much)?|thanks(?: again)?|many thanks|best wishes|best)[ \t]*[,.!]?[ \t]*\r?\n)"
-    r"[ \t]*(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?:[ \t]+[A-Z][A-Za-z]+(?:-[A-Z][a-z]+)?){0,2})[ \t]*(?=\r?\n|$|[（(])"
+    r"[ \t]*(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?:[ \t]+[A-Z][A-Za-z]+(?:-[A-Z][a-z]+)?){0,2})[ \t]*(?=\r?\n|$|[（(\"'”’」])"
 )
 # 黄 晨曦（長女）, ヘレラ 小暮 ルシア（同配偶者）: a name followed by the person's relation
-_NAME_THEN_RELATION = re.compile(
+_NAME_THEN_RELATION = compile_guarded(
     r"(?<![一-龥々ぁ-ゖァ-ヴー])(?P<n>(?:[一-龥々]{1,4}|[ァ-ヴー]{2,8})(?:[ \t・](?:[一-龥々]{1,4}|[ァ-ヴー]{1,8})){1,2})[ \t]*[（(][ \t]*(?:同)?"
     r"(?:" + _RELATION_WORDS + r"|配偶者|本人|世帯主)[ \t]*[）)]"
 )
-_LEADING_LABEL = re.compile(r"(?:" + _PERSON_LABELS + r")[ \t・]+")
+_LEADING_LABEL = compile_guarded(r"(?:" + _PERSON_LABELS + r")[ \t・]+")
 # 王 俊傑様, 王 子涵さん: surname, space, given name (kanji) and an honorific
 # (a one-character surname, as in Chinese and Korean names; longer ones are the dictionary's job:
 # 本日 美香さん is not a name)
-_SHORT_NAME_HONORIFIC = re.compile(r"(?<![一-龥々])(?P<n>[一-龥][ \t][一-龥々]{1,2})[ \t]*(?:様|さん|さま|殿)")
-_NOT_A_NAME_PART = re.compile(r"[課係部局室所会社市町村区県都府道庁省長員者方家宛御各]$|^(?:御|各|皆)")
+_SHORT_NAME_HONORIFIC = compile_guarded(r"(?<![一-龥々])(?P<n>[一-龥][ \t][一-龥々]{1,2})[ \t]*(?:様|さん|さま|殿)")
+_NOT_A_NAME_PART = compile_guarded(r"[課係部局室所会社市町村区県都府道庁省長員者方家宛御各]$|^(?:御|各|皆)")
 # グエン・ティ・ラン様: a katakana name in parts before an honorific
-_KATAKANA_NAME_HONORIFIC = re.compile(r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*(?P<h>様|さん|さま|氏|殿)")
+_KATAKANA_NAME_HONORIFIC = compile_guarded(r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*(?P<h>様|さん|さま|氏|殿)")
 # Cheap checks that skip the passes above on texts that cannot match them
-_CLOSING_WORD = re.compile(r"(?i:regards|sincerely|yours|thank|best)")
-_HONORIFIC_CHAR = re.compile(r"様|さん|さま|殿")
+_CLOSING_WORD = compile_guarded(r"(?i:regards|sincerely|yours|thank|best)")
+_HONORIFIC_CHAR = compile_guarded(r"様|さん|さま|殿")
 # 娘のHana（1歳）, 知人のタパさん, 夫のラマ・ビカス: a relative named in another script after の
-_RELATIVE_NO_OTHER_SCRIPT = re.compile(
+_RELATIVE_NO_OTHER_SCRIPT = compile_guarded(
     r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*"
     r"(?P<n>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?(?=[ \t]*(?:[（(、,]|が|は|を|と|に|も))"
     r"|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){0,3}(?=[ \t]*(?:さん|様|氏|くん|ちゃん|[（(])))"
 )
 # A name in kana after a label: 氏名：ヤマダ タロウ, 世帯主：やまだ はなこ
 # (also after a label and a space or は: 児童名（ふりがな） しみず はると, 名前はミヤザキ ユウト)
-_KANA_PAIR = re.compile(r"[ァ-ヴー][ \t]{1,2}[ァ-ヴー]|[ぁ-ゖ][ \t]{1,2}[ぁ-ゖ]|[ァ-ヴー]・[ァ-ヴー]")
-_KANA_AFTER_COLON = re.compile(
+_KANA_PAIR = compile_guarded(r"[ァ-ヴー][ \t]{1,2}[ァ-ヴー]|[ぁ-ゖ][ \t]{1,2}[ぁ-ゖ]|[ァ-ヴー]・[ァ-ヴー]")
+_KANA_AFTER_COLON = compile_guarded(
     r"(?<=[:) \tは（(])(?=[ァ-ヴぁ-ゖ夫妻配長次三四実義養祖父母兄姉弟妹息娘孫子き甥姪叔伯元前内知友同婚交隣])(?:(?:" + _RELATION_WORDS + r")[ \t]+)?"
     r"(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}?|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8}?)"
     r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日))"
 )
 
 
-_ORGANISATION = re.compile(r"会社|法人|協会|組合|財団|社団|機構|センター|事務所|病院|医院|商店|工房|窯元|[課係室部局市町村店園館]$")
-_NAME_CELL = re.compile(r"[一-龥々ァ-ヴーぁ-ゖ・]{1,16}(?:[ \t][一-龥々ァ-ヴーぁ-ゖ・]{1,10}){0,2}")
-_FORM_WORD = re.compile(r"事項|年月日|月日|[前後欄等]$|区分|種類|内容|理由|方法|場所|所在地|番号|合計|小計|備考|記入|なし")
+_ORGANISATION = compile_guarded(r"会社|法人|協会|組合|財団|社団|機構|センター|事務所|病院|医院|商店|工房|窯元|[課係室部局市町村店園館]$")
+_NAME_CELL = compile_guarded(r"[一-龥々ァ-ヴーぁ-ゖ・]{1,16}(?:[ \t][一-龥々ァ-ヴーぁ-ゖ・]{1,10}){0,2}")
+_FORM_WORD = compile_guarded(r"事項|年月日|月日|[前後欄等]$|区分|種類|内容|理由|方法|場所|所在地|番号|合計|小計|備考|記入|なし")
 
 
 def _whole_name_cells(text: str, items: list[Item], columns: Columns) -> list[Item]:
@@ -892,7 +940,7 @@ def _whole_name_cells(text: str, items: list[Item], columns: Columns) -> list[It
 
 # 鴨志田 浩（船橋市三山6-22-1）：… / タン・メイリン（船橋市…）: a speaker at the start of a line with
 # their address in parentheses (a record of residents' remarks)
-_SPEAKER = re.compile(r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,5}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3})[ \t]*[（(][ \t]*$")
+_SPEAKER = compile_guarded(r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,5}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3})[ \t]*[（(][ \t]*$")
 
 
 def _speakers_with_addresses(text: str, people: list[Item], contacts: list[Item]) -> list[Item]:
@@ -908,8 +956,8 @@ def _speakers_with_addresses(text: str, people: list[Item], contacts: list[Item]
     return out
 
 
-_EXTENSION_AFTER = re.compile(r"[ \t]*[（(][ \t]*(?:内線|直通|電話|TEL)")
-_CONTACT_NEXT_LINE = re.compile(r"[ \t]*(?:電話|TEL|Tel|内線|直通|FAX|メール|E-?mail)", re.I)
+_EXTENSION_AFTER = compile_guarded(r"[ \t]*[（(][ \t]*(?:内線|直通|電話|TEL)")
+_CONTACT_NEXT_LINE = compile_guarded(r"[ \t]*(?:電話|TEL|Tel|内線|直通|FAX|メール|E-?mail)", re.I)
 
 
 def _staff_contact(text: str, end: int) -> bool:
@@ -939,10 +987,10 @@ def _labelled_at(text: str, start: int, end: int, columns: Columns) -> bool:
 
 # A given name after a family relation and の ("長男の蒼（3歳）", "夫の健司、"): a name the
 # dictionary knows, or one kanji followed by the child's age, school year or birth date.
-_AGE_PAREN = re.compile(
+_AGE_PAREN = compile_guarded(
     r"[ \t]*[(（](?:[0-9]{1,3}|[^)）\n]{0,20}?(?:[0-9]{1,2}[ \t]?(?:歳|才|か月|ヶ月|カ月)|[0-9][ \t]?年生?|生まれ|年少|年中|年長)[^)）\n]{0,10})[)）]"
 )
-_AFTER_RELATIVE_NAME = re.compile(r"[ \t]*(?:[(（、,。]|は|が|も|と|に|を|$)")
+_AFTER_RELATIVE_NAME = compile_guarded(r"[ \t]*(?:[(（、,。]|は|が|も|と|に|を|$)")
 
 
 def _relative_after_no(text: str, morphemes: list[tuple[int, int, str, str]], k: int, count: int) -> tuple[int, int] | None:
@@ -970,31 +1018,33 @@ def _free(items: list[Item], start: int, end: int) -> bool:
 
 
 # "My name is Daniel Smith" (given name first in English text)
-_MY_NAME_IS = re.compile(
-    r"(?<![A-Za-z])(?:(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})"
-    # "my son Anish", "my wife, Sarah Lee": a relative named in English
+# The particles inside a romanised surname: Maria Clara dos Santos, Ludwig van Beethoven
+_LATIN_PARTICLE = r"(?:(?:dos|das|da|de|del|della|di|do|du|van|von|der|den|la|le|bin|binti|al|el|ter|ten)[ \t]+)?"
+_MY_NAME_IS = compile_guarded(
+    r"(?<![A-Za-z])(?:(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){1,3})"
+    # "my son Anish", "my wife, Sarah Lee", "my husband is Joao Pedro dos Santos": a relative named in English
     r"|(?i:my[ \t]+(?:son|daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|child|grandmother|grandfather))"
-    r",?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
+    r"(?:,|[ \t]+is)?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][a-z]+){0,3}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
 )
 # The reading of a name in parentheses after it: 山田 花子（やまだ はなこ）, （ヤマダ ハナコ）
-_READING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
+_READING = compile_guarded(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
 # The same person written another way, after a romanised name: NGUYEN THI HOA（グエン・ティ・ホア）, CHEN Yuting（陳 雨婷）
-_OTHER_WRITING = re.compile(
+_OTHER_WRITING = compile_guarded(
     r"[ \t]*[（(][ \t]*(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3})[ \t]*[）)]"
 )
 # 早瀬 ミア（HAYASE Mia）: the romanised name after a Japanese one
-_LATIN_WRITING = re.compile(r"[ \t]*[（(][ \t]*(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})[ \t]*[）)]")
-_HAS_KANJI = re.compile(r"[一-龥々]")
+_LATIN_WRITING = compile_guarded(r"[ \t]*[（(][ \t]*(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})[ \t]*[）)]")
+_HAS_KANJI = compile_guarded(r"[一-龥々]")
 # After a surname already found with a given name, the same surname + space + a short given
 # name is a relative's name (a household list: 東 美智子 … 長男 東 蒼空).
-_GIVEN_AFTER_SURNAME = re.compile(r"[ \t]{1,2}([一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,5})")
-_NAME_CHAR = re.compile(r"[一-龥々ぁ-ゖァ-ヴー]")
-_SPACE_IN_NAME = re.compile(r"[ \t]")
-_TITLE_ONLY = re.compile(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r")")
+_GIVEN_AFTER_SURNAME = compile_guarded(r"[ \t]{1,2}([一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,5})")
+_NAME_CHAR = compile_guarded(r"[一-龥々ぁ-ゖァ-ヴー]")
+_SPACE_IN_NAME = compile_guarded(r"[ \t]")
+_TITLE_ONLY = compile_guarded(r"(?:" + _HIGH_TITLES + "|" + _TITLES + r")")
 
 
-_HIRAGANA_GIVEN = re.compile(r"[ぁ-ゖ]{2,4}")
-_VOLUNTEER_TITLE = re.compile(r"民生児童委員|民生委員|児童委員|主任児童委員")
+_HIRAGANA_GIVEN = compile_guarded(r"[ぁ-ゖ]{2,4}")
+_VOLUNTEER_TITLE = compile_guarded(r"民生児童委員|民生委員|児童委員|主任児童委員")
 
 
 def _glued_title_head(text: str, start: int, end: int) -> int:
@@ -1075,7 +1125,7 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
     return people + out
 
 
-_GIVEN_KANA = re.compile(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
+_GIVEN_KANA = compile_guarded(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
 # Common endings of given names (花子, 由美, 明日香, 太郎, 健介, 翔太 …).
 _GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵")
 # One-character nouns that follow a name without being a given name (田中 案, 富士 山, 森 家).
@@ -1108,5 +1158,8 @@ def _given_name_shape(surface: str, proper: bool) -> bool:
     return proper or surface[-1] in _GIVEN_FINAL
 
 
+_KANJI_ONLY = re.compile(r"[\u4e00-\u9fff々]*")
+
+
 def _is_kanji(value: str) -> bool:
-    return all("\u4e00" <= ch <= "\u9fff" or ch == "々" for ch in value)
+    return _KANJI_ONLY.fullmatch(value) is not None

@@ -50,9 +50,35 @@ class Normalized:
         return self.starts[start], self.ends[end - 1]
 
 
+class _OneToOne(dict[int, str]):
+    """A str.translate table of the characters NFKC (+ dash folding) maps to exactly one
+    character, filled as characters are met; the others are listed in `irregular`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.irregular: set[str] = set()
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = _char(ch)
+        if len(out) != 1 or unicodedata.combining(out):
+            self.irregular.add(ch)  # ㈱ → (株), a combining mark: the offsets need a map
+            out = ch
+        self[code] = out
+        return out
+
+
+_ONE_TO_ONE = _OneToOne()
+
+
 def normalize(text: str) -> Normalized:
     if not _UNSTABLE.search(text):
         return Normalized(text, text, None, None)
+    # The usual case: every character folds to one character (全角 → 半角), so offsets are
+    # the same in both texts and need no map.
+    folded = text.translate(_ONE_TO_ONE)
+    if _ONE_TO_ONE.irregular.isdisjoint(text):
+        return Normalized(text, folded, None, None)
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

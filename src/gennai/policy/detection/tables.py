@@ -13,14 +13,15 @@ treated like any other: what is done with the cells is decided by the callers.
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-_HINT = re.compile(r"氏名|名前|担当者|申請者|代表者|世帯主|相談者|利用者|対象者|住所|居住地|住居地|生年月日|誕生日")
-_NAME_HEADER = re.compile(r"(?![^\s]{0,6}?(?:犬|猫|ペット|動物|施設|会社|団体|法人|事業所|店|商品|物件|建物|ファイル|病院|学校)の?(?:氏名|名前))[^\s]{0,6}(?:氏名|名前)|お名前|担当者名?|申請者名?|届出人|代表者名?|世帯主名?|相談者名?|利用者名?|対象者名?|児童名|契約者名?")
-_ADDRESS_HEADER = re.compile(r"現?住所|居住地|住居地|お住まい")
-_BIRTH_HEADER = re.compile(r"生年月日(?:[(（][^)）\n]{1,6}[)）])?|誕生日")
-_RULE_ROW = re.compile(r"[ \t]*\|?[ \t:\-|]+[ \t]*")
+from gennai.policy.detection.prefilter import compile_guarded
+
+_HINT = compile_guarded(r"氏名|名前|担当者|申請者|代表者|世帯主|相談者|利用者|対象者|住所|居住地|住居地|生年月日|誕生日")
+_NAME_HEADER = compile_guarded(r"(?![^\s]{0,6}?(?:犬|猫|ペット|動物|施設|会社|団体|法人|事業所|店|商品|物件|建物|ファイル|病院|学校)の?(?:氏名|名前))[^\s]{0,6}(?:氏名|名前)|お名前|担当者名?|申請者名?|届出人|代表者名?|世帯主名?|相談者名?|利用者名?|対象者名?|児童名|契約者名?")
+_ADDRESS_HEADER = compile_guarded(r"現?住所|居住地|住居地|お住まい")
+_BIRTH_HEADER = compile_guarded(r"生年月日(?:[(（][^)）\n]{1,6}[)）])?|誕生日")
+_RULE_ROW = compile_guarded(r"[ \t]*\|?[ \t:\-|]+[ \t]*")
 _SEPARATORS = ("|", "\t", ",", "/")
 
 
