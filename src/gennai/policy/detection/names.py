@@ -283,12 +283,29 @@ def _category(pos: tuple[str, ...]) -> str:
     return "other"
 
 
-def _morphemes(tokens: Any, offset: int) -> list[tuple[int, int, str, str]]:
-    """(start, end, category, surface) of each morpheme, offsets into the whole text; the
-    category from a list indexed by part-of-speech id. (One pass over the morphemes: SudachiPy
-    makes a new object for each morpheme on every pass, which costs more than the calls.)"""
+def _morphemes(tokens: Any, offset: int) -> tuple[list[tuple[int, int, str, str]], list[int]]:
+    """(start, end, category, surface) of each morpheme, offsets into the whole text, and the
+    indexes of the morphemes that can start a name: a name or proper-noun tag, a family
+    relation, the word before an honorific (and the honorific). The category comes from a list
+    indexed by part-of-speech id; the offsets from the surfaces' lengths (the morphemes cover
+    the chunk end to end). One pass: SudachiPy makes a new object for each morpheme on every
+    pass, which costs more than the calls."""
     categories = _local.categories
-    return [(m.begin() + offset, m.end() + offset, categories[m.part_of_speech_id()], m.surface()) for m in tokens]
+    morphemes: list[tuple[int, int, str, str]] = []
+    candidates: list[int] = []
+    append = morphemes.append
+    pos = offset
+    for m in tokens:
+        surface = m.surface()
+        end = pos + len(surface)
+        cat = categories[m.part_of_speech_id()]
+        if cat in _CANDIDATE_CATS or surface in _WATCHED_WORDS:
+            if surface in _HONORIFICS:
+                candidates.append(len(morphemes) - 1)
+            candidates.append(len(morphemes))
+        append((pos, end, cat, surface))
+        pos = end
+    return morphemes, candidates
 
 
 def _chunks(text: str) -> list[tuple[int, str]]:
@@ -310,6 +327,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
 
 _NAME_CATS = frozenset(("sei", "mei", "name"))
 _CANDIDATE_CATS = frozenset(("sei", "mei", "name", "proper"))
+_WATCHED_WORDS = _RELATIONS | _HONORIFICS
 _GLUED = compile_guarded(r"[一-龥]$")
 _KANA_GIVEN_END = compile_guarded(r"[子江代枝美恵乃世](?![一-龥ぁ-ゖァ-ヴ])")
 _HIRAGANA_TAIL = compile_guarded(r"[ぁ-ゖ](?=[（(、,]|[ \t]*\r?\n)")
@@ -333,18 +351,11 @@ def find_people(
     first_person: bool | None = None  # the writer speaks for themselves (computed when needed)
     for offset, chunk in _chunks(text):
         tokens = tok.tokenize(chunk)
-        morphemes = _morphemes(tokens, offset)
+        # Only the candidates can start a name (most morphemes are not: the loop skips them unseen).
+        morphemes, candidates = _morphemes(tokens, offset)
         count = len(morphemes)
         if contacts:
             name_tokens.update(m[0] for m in morphemes if m[2] in _NAME_CATS)
-        # Only these morphemes can start a name (most are not: the loop skips them unseen):
-        # a name or proper-noun tag, a family relation, the word before an honorific.
-        candidates = [
-            c
-            for k, m in enumerate(morphemes)
-            if m[2] in _CANDIDATE_CATS or m[3] in _RELATIONS or m[3] in _HONORIFICS
-            for c in ((k - 1, k) if m[3] in _HONORIFICS else (k,))
-        ]
         i = 0
         for candidate in candidates:
             if candidate < i:
