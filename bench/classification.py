@@ -63,6 +63,7 @@ BLIND_SETS = {
     "blind10": ("h-blind10-", "99c_heldout_blind10.md", "tenth"),
     "blind11": ("h-blind11-", "99d_heldout_blind11.md", "eleventh"),
     "blind12": ("h-blind12-", "99e_heldout_blind12.md", "twelfth"),
+    "blind13": ("h-blind13-", "99f_heldout_blind13.md", "thirteenth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
