@@ -59,7 +59,11 @@ _HEADLINE = compile_guarded(
     r"表彰|贈呈|選定|認定|指定|受賞|運行|運休|供用|廃止|再開|発行|刊行|設置|採択|交付|延長)"
     r"(?:します|しました|いたします|されました)|が決まりました)[ \t]*(?:\n|$)"
 )
-_CLOSED_MEETING = compile_guarded(r"非[ \t]*公[ \t]*開|秘密会|内部|[庁課部局省]内|(?:録|記録|要旨|メモ)[ \t]*[（(][ \t]*案[ \t]*[）)]|未定稿")
+# … or a case conference about one family (要保護児童対策地域協議会 個別ケース検討会議), never published.
+_CLOSED_MEETING = compile_guarded(
+    r"非[ \t]*公[ \t]*開|秘密会|内部|[庁課部局省]内|(?:録|記録|要旨|メモ)[ \t]*[（(][ \t]*案[ \t]*[）)]|未定稿"
+    r"|個別ケース|ケース(?:検討|会議)|要保護児童|要対協|事例検討|個別支援会議"
+)
 # A paper that says it is internal or not yet published is no public notice, whatever its
 # footer or headline look like: a draft (（案） in the title), 公表前, a handling marking.
 _NOT_PUBLIC = compile_guarded(
@@ -88,10 +92,14 @@ _PRIORITY = {
     "PERSON": 4,
 }
 _PERSONAL = frozenset(("MY_NUMBER", "PASSPORT", "DRIVERS_LICENSE", "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS"))
-_PRIVATE_CONTACT = compile_guarded(r"自宅|携帯|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$|(?i:mobile|cell|home|private|personal)")
+# (not 携帯電話からは: the office's number for callers on a mobile phone)
+_PRIVATE_CONTACT = compile_guarded(
+    r"自宅|携帯(?!(?:電話)?[ \t]*(?:から|の方|をお使い|でも|・))|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$|(?i:mobile|cell|home|private|personal)"
+)
 _PUBLIC_CONTACT = compile_guarded(
     r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付"
-    r"|(?i:reservations?|inquir(?:y|ies)|enquir(?:y|ies)|information desk|office)"
+    r"|(?i:reservations?|inquir(?:y|ies)|enquir(?:y|ies)|information desk|office|division|section|department|cent(?:er|re)"
+    r"|association|city hall|ward office|hotline|helpline)"
     r"|(?<![住場])所|署|図書館|クリニック|医院|薬局|歯科|診療所|会館|公民館|美術館|博物館|病院|学校|大学|協会|組合|公社|機構|財団|ダイヤル|ホットライン|相談電話)[^\n。]{0,20}$"
 )
 # An office's number: "03-1234-5678（代表）", "(内線 123)"
@@ -146,10 +154,10 @@ class DefaultDetector:
         # a paper with a handling marking is never a public notice, whatever its title says
         notice = _is_public(ntext) and not any(f.cls >= 2 for f in found_markings)
 
-        id_cues: list[tuple[int, int, str]] = []
-        found: list[Item] = find_identifiers(ntext, id_cues)
-        # a table's 氏名/住所 columns count as labelled fields, except in public rosters and lists
+        # a table's 氏名/住所/個人番号 columns count as labelled fields, except in public rosters and lists
         columns = NO_COLUMNS if notice else find_columns(ntext)
+        id_cues: list[tuple[int, int, str]] = []
+        found: list[Item] = find_identifiers(ntext, id_cues, columns.my_numbers)
         found += find_addresses(ntext, notice, columns)
         if columns.births:
             found += birth_dates_in_cells(ntext, columns.births)

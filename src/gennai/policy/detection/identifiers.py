@@ -79,7 +79,12 @@ def _near(text: str, start: int, words: re.Pattern[str], before: int = 30, after
 
 # --- 12 and 13 digit numbers -------------------------------------------------------------
 # Not after "+" either: +81 80 1234 5678 is an international phone number, never a My Number.
-_D12_13 = compile_guarded(_NB + r"(?<!\+)(?<!\+[ \t])[0-9](?:" + _SEP + r"?[0-9]){11,12}" + r"(?![0-9])(?![-ー]?[0-9])")
+# After a digit and a comma only as a CSV field of 12 or 13 digits in a row (…,1976-02-11,218362852612,…),
+# never inside an amount (1,234,567,890,123).
+_D12_13 = compile_guarded(
+    r"(?<![0-9])(?:(?<![0-9][-ー.,])|(?<=[0-9],)(?=[0-9]{12,13}(?![0-9])))"
+    r"(?<!\+)(?<!\+[ \t])[0-9](?:" + _SEP + r"?[0-9]){11,12}" + r"(?![0-9])(?![-ー]?[0-9])"
+)
 _MYNUMBER_WORDS = compile_guarded(r"マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号|my[ \t]*number", re.I)
 _LICENCE_WORDS = compile_guarded(r"免[ \t]*許")
 _NEAR_MY_NUMBER = compile_guarded(
@@ -192,7 +197,7 @@ _EN_DATE = (
 )
 _BIRTH_ENGLISH = compile_guarded(r"(?:date of birth|birth ?date|DOB|born(?: on)?)[ \t]*[:：]?[ \t]*(?P<a>" + _EN_DATE + ")", re.I)
 _BIRTH = compile_guarded(
-    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?)[ \t]*(?:[(（](?:西暦|和暦)[)）])?[ \t]*[:：はが]?[ \t]*"
+    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?)[ \t]*(?:[(（](?:西暦|和暦|[A-Za-z /.]{2,16})[)）])?[ \t]*[:：はが]?[ \t]*"
     r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|うまれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
@@ -293,10 +298,12 @@ def _says_my_number(text: str, start: int) -> bool:
     return _OTHER_NUMBER_WORDS.search(text, last.end(), start) is None
 
 
-def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) -> list[Item]:
-    """Identifiers in text. A 12-digit number labelled マイナンバー/個人番号 that fails the
-    check digit is not a My Number (design note); it is appended to `cues` (if given) as a
-    class-2 reason without an entity."""
+def find_identifiers(
+    text: str, cues: list[tuple[int, int, str]] | None = None, my_number_cells: tuple[tuple[int, int], ...] = ()
+) -> list[Item]:
+    """Identifiers in text. A 12-digit number labelled マイナンバー/個人番号 (before it, or as
+    its table column: `my_number_cells`) that fails the check digit is not a My Number (design
+    note); it is appended to `cues` (if given) as a class-2 reason without an entity."""
     items: list[Item] = []
     taken: list[tuple[int, int]] = []
 
@@ -329,7 +336,7 @@ def find_identifiers(text: str, cues: list[tuple[int, int, str]] | None = None) 
             elif _near(text, start, _CORP_WORDS):
                 add(Item("CORPORATE_NUMBER", start, end, 1, "法人番号の記載 / labelled corporate number (public)"))
             continue
-        says_my_number = _says_my_number(text, start)
+        says_my_number = _says_my_number(text, start) or any(a <= start and end <= b for a, b in my_number_cells)
         if _near(text, start, _LICENCE_WORDS, before=25) and not says_my_number:
             add(Item("DRIVERS_LICENSE", start, end, 2, "運転免許証番号 / driver's licence number"))
         elif says_my_number:

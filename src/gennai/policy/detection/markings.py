@@ -109,7 +109,7 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("協議用", r"(?:[部課局省庁室]" + _S + "内|" + _spaced("内部") + ")" + _S + _spaced("協議") + _S + "(?:用|資料)",
      "内部協議用 / for internal consultation"),
     # before the head of the organisation (or the assembly) has been briefed
-    ("説明前", r"(?:首長|市長|町長|村長|区長|知事|大臣|幹部|議会|長官)" + _S + "(?:へ|に)" + _S + "の?" + _S
+    ("説明前", r"(?:首長|市長|町長|村長|区長|知事|大臣|幹部|議会|長官)" + _S + "(?:へ|に)" + _S + "(?:も|は)?" + _S + "の?" + _S
      + "(?:説明|報告|レク)" + _S + "前", "幹部説明前 / before briefing the head"),
     # 起案 drafts: a decision not yet taken
     ("起案用紙", _spaced("起案") + _S + "(?:用紙|書|日|者|[:：])|[（(]" + _S + _spaced("伺い") + _S + "[）)]", "起案文書 / draft for decision (起案)"),
@@ -127,6 +127,18 @@ _CUES: list[tuple[str, str | None, str]] = [
     # a memo for an oral briefing, not for circulation
     ("口頭説明用", _spaced("口頭説明") + _S + "(?:用|のため)", "口頭説明用 / for an oral briefing"),
     # an instruction to keep it among the few who know: 職員にも広げない, まだ決まっていない前提で
+    # a matter not yet out: 外には一切出ていない話, 現時点で地域には一切示していない
+    ("出ていない", r"(?:一切|まだ|どこにも|誰にも)[^\n。]{0,8}?(?:出ていない|出していない|示していない|話していない|公表していない|明かしていない)",
+     "内密 / to be kept among those involved"),
+    # publication comes later: 結果の公表は契約締結後, 発表は個別説明後, 公表の時期は報告後に協議
+    ("公表後", r"(?:公表|発表|公開)(?:の[^\n。]{0,8})?(?:は|を)[^\n。]{0,25}?(?:後|以降)", "公表前 / not yet published"),
+    ("庁内検討", r"(?:庁内|部内|課内|局内|省内)" + _S + _spaced("検討"), "内部検討 / for internal deliberation"),
+    ("回収", _spaced("会議後回収") + "|" + _spaced("回収資料") + r"|※" + _S + _spaced("回収"), "回収資料 / collected after the meeting"),
+    # a closed session or a paper marked non-public: 秘密会, 会議録非公開, （審査委員会用・非公開）
+    ("非公開", _spaced("秘密会") + r"|(?:会議録|議事録|資料|本件)" + _S + "は?" + _S + _spaced("非公開")
+     + r"|[（(【][^）)】\n]{0,15}非公開[^）)】\n]{0,10}[）)】]", "非公開 / not public"),
+    ("ここだけの話", r"ここだけの話|オフレコ|他言無用|口外(?:しない|無用|厳禁)|内示前|内示は[^\n。]{0,10}予定",
+     "内密 / to be kept among those involved"),
     # 内々に, 内々の意向: said in confidence
     ("内々", _spaced("内々") + _S + r"(?:に|で|の" + _S + r"(?:意向|話|打診|相談|連絡|指示))", "内々 / in confidence"),
     ("広げない", r"(?:職員|外部|他課|周囲)" + _S + "に" + _S + "も?" + _S + r"(?:広げ|漏らさ|言わ)" + _S + "ない"
@@ -142,6 +154,7 @@ _HEALTH_CUE = compile_guarded(
 _HEALTH_REASON = "健康状態（診断・療養）/ a person's health condition (diagnosis, sick leave)"
 _HEALTH_HINT = compile_guarded(r"[診療休通]")
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
+_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開"))
 _LEVEL_EXPLAINED = compile_guarded(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
 # 「秘」「極秘」の表示, 「取扱注意」等の表示: a marking quoted as an example, not applied to this text
 _QUOTED_FOLLOW = compile_guarded(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印)|という|、「|・「)")
@@ -219,8 +232,8 @@ def find_cues(text: str, public_notice: bool) -> list[tuple[int, int, str]]:
     out = []
     for m in _CUE.finditer(text):
         word, _, reason = _CUES[int(m.lastgroup[1:])]  # type: ignore[index]
-        if public_notice and word in _BID_WORDS:
-            continue  # bid notices publish these
+        if public_notice and word in _NOT_IN_NOTICES:
+            continue  # bid notices publish these; notices say when results will be published
         if word == "起案用紙" and _DECIDED.search(text):
             continue  # 起案用紙（決裁済・公表済み）: the decision is taken and published
         out.append((m.start(), m.end(), reason))

@@ -805,6 +805,17 @@ def find_people(
         for m in _RELATION_NAME_AGE.finditer(text) if "(" in text else ():
             if _free(items, *m.span("n")) and m.group("n") not in _NOT_GIVEN_NAMES:
                 items.append(Item("PERSON", *m.span("n"), 2, "続柄に続く名 / given name after a family relation"))
+        for m in _KANA_NAME_WITH_AGE.finditer(text) if "(" in text else ():
+            if _free(items, *m.span("n")) and not (m.group("sex") and _common_noun(m.group("n"))):  # not サッカー(男子)
+                items.append(Item("PERSON", *m.span("n"), 2, "続柄に続く名 / given name after a family relation"))
+        for m in _KANA_NAME_LIST.finditer(text) if "名(" in text else ():
+            for part in re.finditer(r"[ァ-ヴー]+", m.group("list")):
+                start, end = m.start("list") + part.start(), m.start("list") + part.end()
+                if _free(items, start, end):
+                    items.append(Item("PERSON", start, end, 2, "氏名欄の氏名 / personal name after a name label"))
+        for m in _NAMEPLATE.finditer(text) if "表札" in text else ():
+            if _free(items, *m.span("n")):
+                items.append(Item("PERSON", *m.span("n"), 2, "表札の氏名 / name on a nameplate"))
         for m in _CLOSING_THEN_SURNAME.finditer(text) if "\n" in text else ():
             if _free(items, *m.span("n")) and _is_surname(m.group("n")):
                 items.append(Item("PERSON", *m.span("n"), 2, "署名の氏名 / name signed under a letter's closing"))
@@ -827,14 +838,29 @@ _NAME_FIELD = compile_guarded(
 # 氏名 住所 滞納額: a table's header row, not a name
 _FIELD_WORD = compile_guarded(r"住所|続柄|生年月日|年齢|性別|電話|連絡先|備考|所属|職名|役職|金額|額$|番号|区分|欄")
 # 長男 颯（17、高2）: a relation, a given name, the age in parentheses
+_AGE_OR_GRADE = r"(?:[0-9]{1,3}[ \t]*(?:歳|才)?|[小中高][1-6]|年[少中長])"
 _RELATION_NAME_AGE = compile_guarded(
-    r"(?:" + _RELATION_WORDS + r")[ \t]+(?P<n>[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6})[ \t]*\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*[、,)]"
+    r"(?:" + _RELATION_WORDS + r")[ \t]+(?P<n>[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6})[ \t]*\([ \t]*" + _AGE_OR_GRADE + r"[ \t]*[、,)]"
 )
+# 2年3組 ヒロセ（男子）, 対象児童：ユウト（小2）: a child written in katakana with their sex, age or grade
+_KANA_NAME_WITH_AGE = compile_guarded(
+    r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{2,6})\((?:(?P<sex>男子|女子|男児|女児|男|女)|[0-9]{1,2}[ \t]*(?:歳|才)|[小中高][1-6]|年[少中長])\)"
+)
+# 男子3名（タカハシ、モリ、イシイ）: the children of a group named in brackets
+_KANA_NAME_LIST = compile_guarded(r"(?:男子|女子|生徒|児童|男児|女児)[0-9]{1,2}名\((?P<list>[ァ-ヴー]{2,6}(?:[、,][ \t]*[ァ-ヴー]{2,6})+)\)")
+# 隣家（表札「木暮」）: the name on a house's nameplate
+_NAMEPLATE = compile_guarded(r"表札[^\n「」]{0,4}「(?P<n>[一-龥々]{1,4}|[ァ-ヴー]{2,8})」")
 # よろしくお願いいたします。⏎土屋: a surname alone on the line after a letter's closing
 _CLOSING_THEN_SURNAME = compile_guarded(
     r"(?:よろしくお願い(?:いた)?します|お願い申し上げます|以上です|失礼いたします|ありがとうございま(?:す|した))[。.!！]?[ \t]*\r?\n"
     r"(?:[ \t]*\r?\n)?[ \t]*(?P<n>[一-龥々]{1,4})[ \t]*(?=\r?\n|$)"
 )
+
+
+def _common_noun(word: str) -> bool:
+    """The dictionary reads the word alone as one common noun (トイレ, サッカー)."""
+    tokens = _tokenizer().tokenize(word)
+    return len(tokens) == 1 and _local.categories[tokens[0].part_of_speech_id()] == "noun"
 
 
 def _is_surname(word: str) -> bool:
@@ -893,7 +919,7 @@ def _signatures(text: str, people: list[Item], contacts: list[Item], name_tokens
 # A romanised name signed under a letter's closing: "Best regards,\nTakumi Ishizaki", "Thank you,\nFernanda"
 _LATIN_CLOSING = compile_guarded(
     r"(?im:^[ \t]*(?:best regards|kind regards|warm regards|regards|sincerely(?: yours)?|yours sincerely|yours faithfully|"
-    r"thank you(?: very much)?|thanks(?: again)?|many thanks|best wishes|best)[ \t]*[,.!]?[ \t]*\r?\n)"
+    r"thank you(?: very much| so much)?(?: for [^\n]{1,40}?)?|thanks(?: again| for [^\n]{1,40}?)?|many thanks|best wishes|best)[ \t]*[,.!]?[ \t]*\r?\n)"
     r"[ \t]*(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?:[ \t]+[A-Z][A-Za-z]+(?:-[A-Z][a-z]+)?){0,2})[ \t]*(?=\r?\n|$|[（(\"'”’」])"
 )
 # 黄 晨曦（長女）, ヘレラ 小暮 ルシア（同配偶者）: a name followed by the person's relation

@@ -13,14 +13,16 @@ treated like any other: what is done with the cells is decided by the callers.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from gennai.policy.detection.prefilter import compile_guarded
 
-_HINT = compile_guarded(r"氏名|名前|担当者|申請者|代表者|世帯主|相談者|利用者|対象者|住所|居住地|住居地|生年月日|誕生日")
+_HINT = compile_guarded(r"氏名|名前|担当者|申請者|代表者|世帯主|相談者|利用者|対象者|住所|居住地|住居地|生年月日|誕生日|個人番号|マイナンバー")
 _NAME_HEADER = compile_guarded(r"(?![^\s]{0,6}?(?:犬|猫|ペット|動物|施設|会社|団体|法人|事業所|店|商品|物件|建物|ファイル|病院|学校)の?(?:氏名|名前))[^\s]{0,6}(?:氏名|名前)|お名前|担当者名?|申請者名?|届出人|代表者名?|世帯主名?|相談者名?|利用者名?|対象者名?|児童名|契約者名?")
 _ADDRESS_HEADER = compile_guarded(r"現?住所|居住地|住居地|お住まい")
 _BIRTH_HEADER = compile_guarded(r"生年月日(?:[(（][^)）\n]{1,6}[)）])?|誕生日")
+_MY_NUMBER_HEADER = compile_guarded(r"個人番号|マイナンバー|My ?Number", re.I)
 _RULE_ROW = compile_guarded(r"[ \t]*\|?[ \t:\-|]+[ \t]*")
 _SEPARATORS = ("|", "\t", ",", "/")
 
@@ -29,12 +31,16 @@ class Columns(NamedTuple):
     names: tuple[tuple[int, int], ...]  # cell spans (stripped) under a name column
     addresses: tuple[tuple[int, int], ...]  # cell spans under an address column
     births: tuple[tuple[int, int], ...] = ()  # cell spans under a 生年月日 column
+    my_numbers: tuple[tuple[int, int], ...] = ()  # cell spans under a 個人番号 column
 
     def in_name_cell(self, start: int, end: int) -> bool:
         return any(a <= start and end <= b for a, b in self.names)
 
     def in_address_cell(self, start: int, end: int) -> bool:
         return any(a <= start and end <= b for a, b in self.addresses)
+
+    def in_my_number_cell(self, start: int, end: int) -> bool:
+        return any(a <= start and end <= b for a, b in self.my_numbers)
 
 
 NO_COLUMNS = Columns((), ())
@@ -71,6 +77,7 @@ def find_columns(text: str) -> Columns:
     names: list[tuple[int, int]] = []
     addresses: list[tuple[int, int]] = []
     births: list[tuple[int, int]] = []
+    my_numbers: list[tuple[int, int]] = []
     lines: list[tuple[int, int]] = []
     pos = 0
     n = len(text)
@@ -96,7 +103,8 @@ def find_columns(text: str) -> Columns:
             name_cols = {i for i, (a, b) in enumerate(header) if _NAME_HEADER.fullmatch(text, a, b)}
             addr_cols = {i for i, (a, b) in enumerate(header) if _ADDRESS_HEADER.fullmatch(text, a, b)}
             birth_cols = {i for i, (a, b) in enumerate(header) if _BIRTH_HEADER.fullmatch(text, a, b)}
-            if not (name_cols or addr_cols or birth_cols):
+            number_cols = {i for i, (a, b) in enumerate(header) if _MY_NUMBER_HEADER.fullmatch(text, a, b)}
+            if not (name_cols or addr_cols or birth_cols or number_cols):
                 continue
             while k < len(lines):
                 row_start, row_end = lines[k]
@@ -111,5 +119,8 @@ def find_columns(text: str) -> Columns:
                 names.extend(row[i] for i in name_cols if row[i][0] < row[i][1])
                 addresses.extend(row[i] for i in addr_cols if row[i][0] < row[i][1])
                 births.extend(row[i] for i in birth_cols if row[i][0] < row[i][1])
+                my_numbers.extend(row[i] for i in number_cols if row[i][0] < row[i][1])
             break
-    return Columns(tuple(names), tuple(addresses), tuple(births)) if names or addresses or births else NO_COLUMNS
+    if not (names or addresses or births or my_numbers):
+        return NO_COLUMNS
+    return Columns(tuple(names), tuple(addresses), tuple(births), tuple(my_numbers))
