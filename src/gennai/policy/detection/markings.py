@@ -122,7 +122,7 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("内部", r"[（(【〔\[]" + _S + _spaced("内部") + _S + r"(?:用|資料|限り)?" + _S + r"[）)】〕\]]|" + _spaced("内部資料"),
      "内部資料 / internal paper"),
     # a budget before its assessment is over: 市長査定前, 一次査定
-    ("査定前", r"(?:市長|町長|村長|区長|知事|首長|一次|二次|最終)?" + _S + _spaced("査定") + _S + "前",
+    ("査定前", r"(?:(?:市長|町長|村長|区長|知事|首長|一次|二次|最終)" + _S + ")?" + _spaced("査定") + _S + "前",
      "査定前 / before the budget assessment"),
     # a memo for an oral briefing, not for circulation
     ("口頭説明用", _spaced("口頭説明") + _S + "(?:用|のため)", "口頭説明用 / for an oral briefing"),
@@ -137,24 +137,51 @@ _CUES: list[tuple[str, str | None, str]] = [
     # a closed session or a paper marked non-public: 秘密会, 会議録非公開, （審査委員会用・非公開）
     ("非公開", _spaced("秘密会") + r"|(?:会議録|議事録|資料|本件)" + _S + "は?" + _S + _spaced("非公開")
      + r"|[（(【][^）)】\n]{0,15}非公開[^）)】\n]{0,10}[）)】]", "非公開 / not public"),
-    ("ここだけの話", r"ここだけの話|オフレコ|他言無用|口外(?:しない|無用|厳禁)|内示前|内示は[^\n。]{0,10}予定",
+    ("ここだけの話", r"ここだけの話|オフレコ|他言無用|口外(?:しない|無用|厳禁)|内示は[^\n。]{0,10}予定",
      "内密 / to be kept among those involved"),
     # 内々に, 内々の意向: said in confidence
     ("内々", _spaced("内々") + _S + r"(?:に|で|の" + _S + r"(?:意向|話|打診|相談|連絡|指示))", "内々 / in confidence"),
     ("広げない", r"(?:職員|外部|他課|周囲)" + _S + "に" + _S + "も?" + _S + r"(?:広げ|漏らさ|言わ)" + _S + "ない"
      + "|" + _spaced("決まっていない前提"), "内密 / to be kept among those involved"),
 ]
-_CUE = compile_guarded("|".join(f"(?P<c{i}>{p or _spaced(w)})" for i, (w, p, _) in enumerate(_CUES)))
 # A person's mental-health diagnosis or sick leave: 心療内科で「抑うつ状態」と診断され, 適応障害で療養
-# (looked for only where 診/療/休/通 occurs: う starts too many words to be in _CUE)
-_HEALTH_CUE = compile_guarded(
+_CUES.append((
+    "健康状態",
     r"(?:抑うつ|うつ病|適応障害|心療内科|精神科|メンタル不調)[^\n。]{0,30}?"
-    r"(?:と診断|診断され|診断書|の診断(?:で|により|を受け)|受診(?:中|し)|療養|休養を要|休職|病気休暇|通院(?:中|し))"
-)
-_HEALTH_REASON = "健康状態（診断・療養）/ a person's health condition (diagnosis, sick leave)"
-_HEALTH_HINT = compile_guarded(r"[診療休通]")
+    r"(?:と診断|診断され|診断書|の診断(?:で|により|を受け)|受診(?:中|し)|療養|休養を要|休職|病気休暇|通院(?:中|し))",
+    "健康状態（診断・療養）/ a person's health condition (diagnosis, sick leave)",
+))
+# Words one of which a cue's match holds once spaces and tabs are taken out (a cue named by a
+# plain word holds the word): only the cues whose words are in the text are looked for.
+_CUE_ANCHORS: dict[str, tuple[str, ...]] = {
+    "議決前": ("決前", "発表前", "内示前"),
+    "内部検討": ("検討",),
+    "たたき台": ("たたき台", "叩き台"),
+    "外に出さない": ("さない",),
+    "取扱いに注意": ("に注意",),
+    "協議用": ("協議",),
+    "説明前": ("説明前", "報告前", "レク前"),
+    "起案用紙": ("起案", "伺い"),
+    "内部": ("内部",),
+    "査定前": ("査定前",),
+    "口頭説明用": ("口頭説明",),
+    "広げない": ("広げない", "漏らさない", "言わない", "決まっていない前提"),
+    "出ていない": ("ていない",),
+    "公表後": ("公表", "発表", "公開"),
+    "庁内検討": ("内検討",),
+    "回収": ("回収",),
+    "非公開": ("秘密会", "非公開"),
+    "ここだけの話": ("ここだけの話", "オフレコ", "他言無用", "口外", "内示"),
+    "内々": ("内々",),
+    "健康状態": ("診断", "受診", "療養", "休養", "休職", "病気休暇", "通院"),
+}
+_CUE_RULES: list[tuple[str, tuple[str, ...], re.Pattern[str], str]] = [
+    (word, _CUE_ANCHORS.get(word, (word,)), compile_guarded(pattern or _spaced(word)), reason) for word, pattern, reason in _CUES
+]
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
-_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開"))
+# Not cues in public notices: bid notices publish prices, notices say when results will be
+# published or that an item is heard in closed session, health notices speak of illnesses.
+_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開", "健康状態"))
 _LEVEL_EXPLAINED = compile_guarded(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
 # 「秘」「極秘」の表示, 「取扱注意」等の表示: a marking quoted as an example, not applied to this text
 _QUOTED_FOLLOW = compile_guarded(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印)|という|、「|・「)")
@@ -228,15 +255,20 @@ def find_markings(text: str) -> list[Found]:
 
 
 def find_cues(text: str, public_notice: bool) -> list[tuple[int, int, str]]:
-    """Content cues for internal deliberations and bids: (start, end, reason)."""
+    """Content cues for internal deliberations and bids: (start, end, reason) of the first
+    match of each cue, in the order they occur."""
+    compact = text.replace(" ", "").replace("\t", "") if " " in text or "\t" in text else text
     out = []
-    for m in _CUE.finditer(text):
-        word, _, reason = _CUES[int(m.lastgroup[1:])]  # type: ignore[index]
+    for word, anchors, pattern, reason in _CUE_RULES:
+        if not any(anchor in compact for anchor in anchors):
+            continue
         if public_notice and word in _NOT_IN_NOTICES:
-            continue  # bid notices publish these; notices say when results will be published
+            continue
+        m = pattern.search(text)
+        if m is None:
+            continue
         if word == "起案用紙" and _DECIDED.search(text):
             continue  # 起案用紙（決裁済・公表済み）: the decision is taken and published
         out.append((m.start(), m.end(), reason))
-    if not public_notice and _HEALTH_HINT.search(text):  # health notices speak of illnesses in general
-        out += [(m.start(), m.end(), _HEALTH_REASON) for m in _HEALTH_CUE.finditer(text)]
+    out.sort()
     return out
