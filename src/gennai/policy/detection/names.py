@@ -253,9 +253,10 @@ def _tokenizer() -> Any:
         from sudachipy import Dictionary, SplitMode
 
         # No path-rewrite plugins (joining numerals and katakana OOV runs): a third faster,
-        # and names do not need them.
+        # and names do not need them. Of each word's dictionary entry only the part of speech
+        # is read (not readings or normalised forms): a sixth faster.
         dictionary = Dictionary(config='{"pathRewritePlugin": []}')
-        tok = dictionary.tokenizer(SplitMode.C)
+        tok = dictionary.tokenizer(SplitMode.C, fields={"pos"})
         _local.tokenizer = tok
         _local.dictionary = dictionary
         _local.categories = _categories(dictionary)
