@@ -60,8 +60,11 @@ def corporate_number_is_valid(number: str) -> bool:
     return 9 - (total % 9) == int(digits[0])
 
 
+_NOT_DIGIT = re.compile(r"[^0-9]+")
+
+
 def _digits(value: str) -> str:
-    return "".join(ch for ch in value if "0" <= ch <= "9")
+    return _NOT_DIGIT.sub("", value)
 
 
 _SEP = r"(?:[ \t]?[-ー][ \t]?|[ \t])"
