@@ -64,6 +64,7 @@ BLIND_SETS = {
     "blind11": ("h-blind11-", "99d_heldout_blind11.md", "eleventh"),
     "blind12": ("h-blind12-", "99e_heldout_blind12.md", "twelfth"),
     "blind13": ("h-blind13-", "99f_heldout_blind13.md", "thirteenth"),
+    "blind14": ("h-blind14-", "99g_heldout_blind14.md", "fourteenth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
