@@ -31,6 +31,8 @@ _NOTICE = compile_guarded(
     r"|(?:^|\n)[ \t]*人事異動|人事異動[ \t]*(?:について|のお知らせ)?[ \t]*(?:[（(][^\n）)]{0,15}[）)])?[ \t]*(?:\n|$)"
     r"|開催(?:について|します|いたします)|各[ \t]*(?:課|部|局|室|所属|担当)[ \t]*長[ \t]*(?:殿|様|各位)"
     r"|^[ \t\n]*(?:Notice|Announcement|Press Release|News Release|Public Notice|Information for)\b"
+    # a warning to residents: 【注意】市役所の職員をかたる還付金詐欺の電話が多発しています
+    r"|^[ \t\n]*[【\[][ \t]*(?:注意|注意喚起|重要|お知らせ|緊急)[ \t]*[】\]]|注意喚起"
 )
 # Published minutes and rosters of councils and committees (審議会 会議録（要旨）, 委員名簿,
 # 懇談会（公開）), unless the text says the meeting was closed.
@@ -111,10 +113,12 @@ _POSTAL_OFFICE_AFTER = compile_guarded(
 # A number alone after its label on the line below an office's contact line:
 #   問い合わせ先：〒000-0000 ○○町役場 経済課
 #   電話 0000-00-0000
-_LABEL_ONLY = compile_guarded(r"[ \t]*(?:電話|TEL|Tel|FAX|ファクス|代表|直通|℡)?[ \t]*(?:番号)?[ \t]*[:：]?[ \t]*$")
+_LABEL_ONLY = compile_guarded(r"[ \t]*(?:電話|でんわ|TEL|Tel|FAX|ファクス|代表|直通|℡)?[ \t]*(?:番号)?[ \t]*[:：]?[ \t]*$")
 _OFFICE_LINE = compile_guarded(
     r"^[ \t]*[【\[(（]?[ \t]*(?:問い?合わ?せ|お問い?合わ?せ|担当|連絡先|提出先|申込先|申込み|事務局|窓口)"
     r"|(?:課|係|室|局|省|庁|役所|役場|事務所|事務局|センター)[ \t]*$"
+    r"|(?:市役所|区役所|町役場|村役場)"  # 小山市役所 かんきょうか（しやくしょ の ２かい）
+    r"|(?i:association|cent(?:er|re)|office|city hall|division|section|department)[ \t]*$"
 )
 _PUBLIC_EMAIL = compile_guarded(
     r"@(?:[a-z0-9\-]+\.)*(?:go\.jp|lg\.jp)$"
@@ -322,9 +326,19 @@ def _contact_class(item: Item, text: str, notice: bool, private_person: bool) ->
 
 
 def _office_line_above(text: str, line_start: int) -> bool:
-    prev_start = text.rfind("\n", 0, line_start - 1) + 1
-    line = text[prev_start : line_start - 1]
-    return bool(_OFFICE_LINE.search(line)) and not _PRIVATE_CONTACT.search(line)
+    """The line above (or the one above it) names an office."""
+    end = line_start - 1
+    for _ in range(2):
+        prev_start = text.rfind("\n", 0, end) + 1
+        line = text[prev_start:end]
+        if _PRIVATE_CONTACT.search(line):
+            return False
+        if _OFFICE_LINE.search(line):
+            return True
+        if prev_start < 2:
+            return False
+        end = prev_start - 1
+    return False
 
 
 _lock = threading.Lock()

@@ -100,7 +100,7 @@ _CUES: list[tuple[str, str | None, str]] = [
      "内部検討 / for internal deliberation"),
     ("たたき台", r"[(【〔\[「]" + _S + r"(?:たたき台|叩き台)" + _S + r"[)】〕\]」]", "たたき台 / rough draft"),
     # an instruction not to take the paper outside the section
-    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|外部|対外的|(?<![一-龥々])外)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ)" + _S + "ない",
+    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|外部|対外的|(?<![一-龥々])外)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ|出せ)" + _S + "ない",
      "外部に出さない / not to be taken outside"),
     # "取扱いに注意" written as a sentence rather than a stamp
     ("取扱いに注意", _spaced("取") + _S + "り?" + _S + _spaced("扱") + _S + "い?" + _S + _spaced("に注意"),
@@ -128,10 +128,15 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("口頭説明用", _spaced("口頭説明") + _S + "(?:用|のため)", "口頭説明用 / for an oral briefing"),
     # an instruction to keep it among the few who know: 職員にも広げない, まだ決まっていない前提で
     # a matter not yet out: 外には一切出ていない話, 現時点で地域には一切示していない
-    ("出ていない", r"(?:一切|まだ|どこにも|誰にも)[^\n。]{0,8}?(?:出ていない|出していない|示していない|話していない|公表していない|明かしていない)",
+    ("出ていない", r"(?:一切|まだ|どこにも|誰にも)[^\n。]{0,8}?(?:出ていな|出していな|示していな|話していな|公表していな|明かしていな)",
      "内密 / to be kept among those involved"),
     # publication comes later: 結果の公表は契約締結後, 発表は個別説明後, 公表の時期は報告後に協議
     ("公表後", r"(?:公表|発表|公開)(?:の[^\n。]{0,8})?(?:は|を)[^\n。]{0,25}?(?:後|以降)", "公表前 / not yet published"),
+    # ※本会議録は、入札終了後も公表しない
+    ("公表しない", r"(?:公表|公開)" + _S + r"(?:は|も)?" + _S + r"しない(?!よう)", "非公表 / not to be published"),
+    # bullying and pupils' guidance records: いじめ … 聞き取り, 生徒指導記録
+    ("生徒指導", _spaced("生徒指導記録") + "|" + _spaced("指導記録") + r"|いじめ[^\n。]{0,30}?(?:聞き取り|聴取|加害|被害(?:生徒|児童)|重大事態)",
+     "児童生徒の指導記録 / a pupil's guidance or bullying record"),
     ("庁内検討", r"(?:庁内|部内|課内|局内|省内)" + _S + _spaced("検討"), "内部検討 / for internal deliberation"),
     ("回収", _spaced("会議後回収") + "|" + _spaced("回収資料") + r"|※" + _S + _spaced("回収"), "回収資料 / collected after the meeting"),
     # a closed session or a paper marked non-public: 秘密会, 会議録非公開, （審査委員会用・非公開）
@@ -148,7 +153,9 @@ _CUES: list[tuple[str, str | None, str]] = [
 _CUES.append((
     "健康状態",
     r"(?:抑うつ|うつ病|適応障害|心療内科|精神科|メンタル不調)[^\n。]{0,30}?"
-    r"(?:と診断|診断され|診断書|の診断(?:で|により|を受け)|受診(?:中|し)|療養|休養を要|休職|病気休暇|通院(?:中|し))",
+    r"(?:と診断|診断され|診断書|の診断(?:で|により|を受け)|受診(?:中|し)|療養|休養を要|休職|病気休暇|通院(?:中|し))"
+    # 父が先週脳梗塞で倒れて、しばらく入院
+    r"|(?:脳梗塞|脳出血|心筋梗塞|くも膜下出血|骨折|がん|癌)[^\n。]{0,6}?(?:で倒れ|と診断|で入院|の手術|で手術)",
     "健康状態（診断・療養）/ a person's health condition (diagnosis, sick leave)",
 ))
 # Words one of which a cue's match holds once spaces and tabs are taken out (a cue named by a
@@ -157,7 +164,7 @@ _CUE_ANCHORS: dict[str, tuple[str, ...]] = {
     "議決前": ("決前", "発表前", "内示前"),
     "内部検討": ("検討",),
     "たたき台": ("たたき台", "叩き台"),
-    "外に出さない": ("さない",),
+    "外に出さない": ("さない", "せない"),
     "取扱いに注意": ("に注意",),
     "協議用": ("協議",),
     "説明前": ("説明前", "報告前", "レク前"),
@@ -166,14 +173,16 @@ _CUE_ANCHORS: dict[str, tuple[str, ...]] = {
     "査定前": ("査定前",),
     "口頭説明用": ("口頭説明",),
     "広げない": ("広げない", "漏らさない", "言わない", "決まっていない前提"),
-    "出ていない": ("ていない",),
+    "出ていない": ("ていな",),
     "公表後": ("公表", "発表", "公開"),
     "庁内検討": ("内検討",),
     "回収": ("回収",),
     "非公開": ("秘密会", "非公開"),
     "ここだけの話": ("ここだけの話", "オフレコ", "他言無用", "口外", "内示"),
     "内々": ("内々",),
-    "健康状態": ("診断", "受診", "療養", "休養", "休職", "病気休暇", "通院"),
+    "健康状態": ("診断", "受診", "療養", "休養", "休職", "病気休暇", "通院", "倒れ", "入院", "手術"),
+    "公表しない": ("公表しない", "公表はしない", "公表もしない", "公開しない", "公開はしない", "公開もしない"),
+    "生徒指導": ("指導記録", "いじめ"),
 }
 _CUE_RULES: list[tuple[str, tuple[str, ...], re.Pattern[str], str]] = [
     (word, _CUE_ANCHORS.get(word, (word,)), compile_guarded(pattern or _spaced(word)), reason) for word, pattern, reason in _CUES
@@ -181,10 +190,10 @@ _CUE_RULES: list[tuple[str, tuple[str, ...], re.Pattern[str], str]] = [
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
 # Not cues in public notices: bid notices publish prices, notices say when results will be
 # published or that an item is heard in closed session, health notices speak of illnesses.
-_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開", "健康状態"))
+_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開", "健康状態", "公表しない", "生徒指導"))
 _LEVEL_EXPLAINED = compile_guarded(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
 # 「秘」「極秘」の表示, 「取扱注意」等の表示: a marking quoted as an example, not applied to this text
-_QUOTED_FOLLOW = compile_guarded(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印)|という|、「|・「)")
+_QUOTED_FOLLOW = compile_guarded(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印|書かれ|書いて|記され)|という|、「|・「)")
 
 
 def _quoted_example(text: str, start: int, end: int) -> bool:
@@ -193,6 +202,10 @@ def _quoted_example(text: str, start: int, end: int) -> bool:
         return False
     close = text.find("」", end, end + 6)
     return close >= 0 and _QUOTED_FOLLOW.match(text, close) is not None
+
+
+def _in_quotes(text: str, start: int, end: int) -> bool:
+    return text[start - 1 : start] in ("「", "『") and text[end : end + 1] in ("」", "』")
 
 
 _DECIDED = compile_guarded(r"決裁済|公表済|施行済|告示済|公布済")
@@ -244,6 +257,10 @@ def find_markings(text: str) -> list[Found]:
             continue
         out.append(Found("秘", start, end, 3))
     out = [f for f in out if not _quoted_example(text, f.start, f.end)]
+    if {m.group(1) for m in levels} >= {"1", "2", "3"} or {_ROMAN.get(m.group(1)) for m in levels} >= {"1", "2", "3"}:
+        # 機密性1, 2 and 3 all named: a text explaining the scheme (a security policy, a
+        # training quiz), whose levels and quoted stamps (「秘」) are examples, not markings
+        out = [f for f in out if not f.label.startswith("機密性") and not _in_quotes(text, f.start, f.end)]
     out.sort(key=lambda f: (f.start, -f.end))
     # Drop markings nested inside another (e.g. 秘 inside 【極秘】 cannot happen, but be safe).
     result: list[Found] = []

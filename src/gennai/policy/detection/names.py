@@ -73,7 +73,7 @@ _PERSON_LABELS = (
 _LABEL = compile_guarded(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は]?[ \t]*"
     r"(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?:\(|（)?"
-    r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（]?[ \t]*)$",
+    r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（は]?[ \t]*)$",
     re.I,
 )
 # A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
@@ -213,7 +213,7 @@ _SAMPLE_FORM = compile_guarded(r"^[ \t\n]*[【\[〔(（<＜]?[ \t]*(?:記入例|
 _AUTHOR_AFTER = compile_guarded(r"[ \t]*(?:著|編著|編|訳|監修|作|画|撮影|作詞|作曲)(?![一-龥])")
 # 夏目漱石の『坊っちゃん』: a name written as one word before the title of a work
 _WORK_AFTER = compile_guarded(r"の?[『「]")
-_HIGH_BEFORE = compile_guarded(_HIGH_TITLES + r"[ \t]*[:：]?[ \t]*$")
+_HIGH_BEFORE = compile_guarded(_HIGH_TITLES + r"[ \t]*[:：は]?[ \t]*$")  # 市長：…, 市長は鶴田 恭平
 _HIGH_AFTER = compile_guarded(r"^[ \t]*(?:[一-龥]{1,8}?)?" + _HIGH_TITLES)
 _TITLE_AFTER = compile_guarded(r"^[ \t]*(?:[一-龥ぁ-ゖァ-ヴー]{1,10}?)?(?:" + _HIGH_TITLES + "|" + _TITLES + ")")
 # A list of people after a title: "委員 土井 晴美、森下 修（公募）、坂口 亜希子" (each of them a
@@ -563,6 +563,8 @@ def find_people(
                 and (
                     morphemes[i - 2][2] == "proper"
                     or _LABEL.search(text, max(text.rfind("\n", 0, morphemes[i - 2][0]) + 1, morphemes[i - 2][0] - 30), morphemes[i - 2][0])
+                    # 大橋 美千代 様: a common noun as a surname before an honorific (not 本日, 今回: 副詞可能)
+                    or (_HONORIFIC_AFTER.match(text, morphemes[j][1]) and tokens[i - 2].part_of_speech()[2] == "一般")
                 )
             ):
                 start = morphemes[i - 2][0]  # 東 美智子: a surname the dictionary does not know + a given name
@@ -950,8 +952,9 @@ _RELATIVE_NO_OTHER_SCRIPT = compile_guarded(
 _KANA_PAIR = compile_guarded(r"[ァ-ヴー][ \t]{1,2}[ァ-ヴー]|[ぁ-ゖ][ \t]{1,2}[ぁ-ゖ]|[ァ-ヴー]・[ァ-ヴー]")
 _KANA_AFTER_COLON = compile_guarded(
     r"(?<=[:) \tは（(])(?=[ァ-ヴぁ-ゖ夫妻配長次三四実義養祖父母兄姉弟妹息娘孫子き甥姪叔伯元前内知友同婚交隣])(?:(?:" + _RELATION_WORDS + r")[ \t]+)?"
-    r"(?P<n>[ァ-ヴー]{1,8}[ \t]{1,2}[ァ-ヴー]{1,8}?|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8}?)"
-    r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日))"
+    r"(?!(?:フリガナ|ヨミガナ|カタカナ|カナ|ローマジ)[ \t])(?P<n>[ァ-ヴー]{1,8}(?:[ \t]{1,2}[ァ-ヴー]{1,8}?){1,2}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8}?)"
+    # the name ends: a line end, punctuation, an honorific, or a wide gap before the next cell of a row
+    r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日)|[ \t]{2,}|\t)"
 )
 
 
