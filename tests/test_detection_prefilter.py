@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from gennai.policy.detection import addresses, detector, identifiers, markings, names, tables
 from gennai.policy.detection.prefilter import compile_guarded, first_char_class
+from tests.support.patterns import unguarded
 
 CORPUS = Path(__file__).resolve().parents[1] / "bench" / "data" / "classification" / "corpus.jsonl"
 
@@ -37,21 +38,12 @@ ALPHABET = (
 )
 
 
-def _plain(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """The pattern without the guard compile_guarded put in front of it."""
-    source = pattern.pattern
-    match = re.match(r"\(\?=\[[^\]]*\]\)\(\?:", source)
-    if match is None:
-        return pattern
-    return re.compile(source[match.end() : -1], pattern.flags)
-
-
 def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int, tuple[str | None, ...]]]:
     return [(m.start(), m.end(), m.groups()) for m in pattern.finditer(text)]
 
 
 def test_most_detection_patterns_are_guarded() -> None:
-    guarded = [name for name, p in PATTERNS if _plain(p) is not p]
+    guarded = [name for name, p in PATTERNS if unguarded(p) is not p]
     assert len(guarded) >= 0.8 * len(PATTERNS)
     for name in ("identifiers._BIRTH", "identifiers._PHONE", "identifiers._D12_13", "markings._CUE_RULES[公表後]", "detector._NOTICE"):
         assert name in guarded
@@ -61,7 +53,7 @@ def test_most_detection_patterns_are_guarded() -> None:
 @given(st.text(alphabet=ALPHABET, max_size=120))
 def test_guard_never_changes_matches_on_generated_text(text: str) -> None:
     for name, pattern in PATTERNS:
-        plain = _plain(pattern)
+        plain = unguarded(pattern)
         if plain is not pattern:
             assert _spans(pattern, text) == _spans(plain, text), name
             for start in (1, len(text) // 2):
@@ -71,7 +63,7 @@ def test_guard_never_changes_matches_on_generated_text(text: str) -> None:
 
 def test_guard_never_changes_matches_on_the_corpus() -> None:
     texts = [json.loads(line)["text"] for line in CORPUS.read_text(encoding="utf-8").splitlines()]
-    guarded = [(name, p, _plain(p)) for name, p in PATTERNS if _plain(p) is not p]
+    guarded = [(name, p, unguarded(p)) for name, p in PATTERNS if unguarded(p) is not p]
     for text in texts[::3]:
         for name, pattern, plain in guarded:
             assert _spans(pattern, text) == _spans(plain, text), name

@@ -860,16 +860,21 @@ _CLOSING_THEN_SURNAME = compile_guarded(
 )
 
 
+def _word_category(word: str) -> str | None:
+    """The category the dictionary gives the word read alone ("sei", "noun" …), or None where
+    it reads it as more than one word."""
+    tokens = _tokenizer().tokenize(word)
+    return _local.categories[tokens[0].part_of_speech_id()] if len(tokens) == 1 else None
+
+
 def _common_noun(word: str) -> bool:
     """The dictionary reads the word alone as one common noun (トイレ, サッカー)."""
-    tokens = _tokenizer().tokenize(word)
-    return len(tokens) == 1 and _local.categories[tokens[0].part_of_speech_id()] == "noun"
+    return _word_category(word) == "noun"
 
 
 def _is_surname(word: str) -> bool:
     """The dictionary reads the word alone as one family name."""
-    tokens = _tokenizer().tokenize(word)
-    return len(tokens) == 1 and _local.categories[tokens[0].part_of_speech_id()] in ("sei", "name")
+    return _word_category(word) in ("sei", "name")
 
 
 # A name alone on a line, right above the writer's address or phone number (the signature of
