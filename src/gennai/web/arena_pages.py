@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from functools import wraps
 from typing import Any
 
 from starlette.requests import Request
@@ -50,8 +48,8 @@ from gennai.store.tables import COMMON_TEAM_ID
 from gennai.web import manage_pages
 from gennai.web.chat_pages import ITEM_NAMES, japanese, model_name, reason_text
 from gennai.web.pages import page
-from gennai.web.session import SignInRequired, WebUser, check_csrf, current_user, require_user
-from gennai.web.templating import render, render_error, render_to_string
+from gennai.web.session import SignInRequired, WebUser, check_csrf, require_user
+from gennai.web.templating import render, render_to_string
 
 log = logging.getLogger("gennai.web.arena")
 
@@ -68,25 +66,6 @@ ERROR_TITLES = {
 def _platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
-
-
-def arena_page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """`page` (sign-in redirect, GatewayError → the error page) plus: anything unexpected →
-    the 500 page, logged."""
-
-    @page
-    @wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except (SignInRequired, GatewayError):
-            raise
-        except Exception:  # noqa: BLE001 - the friendly page, never a stack trace
-            log.exception("arena page %s failed", request.url.path)
-            user = await current_user(request)
-            return render_error(request, 500, user=user and user.profile)
-
-    return wrapped
 
 
 async def _form(request: Request, user: WebUser) -> manage_pages.Form:
@@ -173,13 +152,13 @@ def reveal_view(platform: Platform, reveal: Reveal) -> dict[str, str]:
     }
 
 
-@arena_page
+@page
 async def arena_form(request: Request) -> Response:
     user = await require_user(request)
     return render(request, "arena.html", await _context(request, user))
 
 
-@arena_page
+@page
 async def arena_start(request: Request) -> Response:
     """Without waiting on script: the whole comparison, then the page with both answers (or
     the error, with the question kept)."""
@@ -230,7 +209,7 @@ async def _preview_fragment(request: Request) -> Response:
         return _fragment(request, "arena_preview.html", {"problem": "送信前の確認ができませんでした。送信はできます。"})
 
 
-@arena_page
+@page
 async def _preview_page(request: Request) -> Response:
     platform = _platform(request)
     user = await require_user(request)
@@ -281,14 +260,14 @@ async def _vote_fragment(request: Request) -> Response:
         return _fragment(request, "arena_vote.html", context, 500)
 
 
-@arena_page
+@page
 async def _vote_form(request: Request) -> Response:
     user = await require_user(request)
     reveal = await _vote(request, user)
     return RedirectResponse(f"/arena/{reveal.id}", status_code=303)
 
 
-@arena_page
+@page
 async def arena_result(request: Request) -> Response:
     platform = _platform(request)
     user = await require_user(request)

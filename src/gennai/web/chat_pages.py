@@ -132,26 +132,21 @@ def api(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request]
 
 
 def chat_page_handler(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """`page` (sign-in redirect, GatewayError → error page) plus: someone else's or a deleted
-    conversation → the 404 page, anything unexpected → the 500 page."""
+    """`page` (sign-in redirect, GatewayError → error page, anything unexpected → the 500
+    page) plus: someone else's or a deleted conversation → the 404 page, content that does not
+    authenticate → the 500 page."""
 
     @page
     @wraps(handler)
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
-        except (SignInRequired, GatewayError):
-            raise
         except ConversationNotFound:
             user = await current_user(request)
             return render_error(request, 404, user=user and user.profile, heading="会話が見つかりません",
                                 message="この会話はないか、削除されたか、あなたの会話ではありません。")
         except ContentIntegrityError:
             log.exception("conversation content did not authenticate")
-            user = await current_user(request)
-            return render_error(request, 500, user=user and user.profile)
-        except Exception:  # noqa: BLE001 - the friendly page, never a stack trace
-            log.exception("chat page %s failed", request.url.path)
             user = await current_user(request)
             return render_error(request, 500, user=user and user.profile)
 

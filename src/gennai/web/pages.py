@@ -1,6 +1,6 @@
 """Pages for everyone: sign-in and the home page. Plus `page()`, the wrapper every web
 page uses: signed-out visitors go to /login, domain errors become the friendly error page,
-never a stack trace."""
+anything unexpected the logged 500 page, never a stack trace."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -40,6 +41,12 @@ def page(handler: Page) -> Page:
         except GatewayError as error:
             user = await current_user(request)
             return render_error(request, error.status, user=user and user.profile, message=error.message.split(" / ")[0])
+        except HTTPException:
+            raise  # the app's handler gives its status (404 …) the friendly page
+        except Exception:  # noqa: BLE001 - the friendly page, never a stack trace
+            log.exception("page %s failed", request.url.path)
+            user = await current_user(request)
+            return render_error(request, 500, user=user and user.profile)
 
     return wrapped
 
