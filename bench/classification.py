@@ -65,6 +65,8 @@ BLIND_SETS = {
     "blind12": ("h-blind12-", "99e_heldout_blind12.md", "twelfth"),
     "blind13": ("h-blind13-", "99f_heldout_blind13.md", "thirteenth"),
     "blind14": ("h-blind14-", "99g_heldout_blind14.md", "fourteenth"),
+    "blind15": ("h-blind15-", "99h_heldout_blind15.md", "fifteenth"),
+    "blind16": ("h-blind16-", "99i_heldout_blind16.md", "sixteenth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
