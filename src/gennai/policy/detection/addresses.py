@@ -55,7 +55,8 @@ _ADDRESS = compile_guarded(
     r"|[一二三四五六七八九十百千]+番地(?:の[一二三四五六七八九十]+)?"  # 母衣町五十八番地
     r"|[0-9]+[ \t]?丁[ \t]?[0-9]+(?:番地?|(?:[-ー][0-9]{1,4}){0,2})"  # 中百舌鳥町5丁663, 5丁745番地, 5丁8-2-607 (the room last)
     r"|[0-9]+[-ー][0-9]+(?:[-ー][0-9]+(?:[-ー][0-9]{1,4}(?![0-9]))?)?"  # 3-18-4, 3-18-4-202 (the room last)
-    r"|(?P<bare>[0-9]{1,5}(?=[ \t]|\r?\n|$|[)）、,。]))"  # a lot number alone (小田中1320): only where the context says it is an address
+    r"|[0-9]+[ \t]?地割(?![ \t]?[0-9])"  # 江刈第5地割 町営江刈団地2号棟103号室: an Iwate 地割 with no lot number
+    r"|(?P<bare>[0-9]{1,5}(?=[ \t]|\r?\n|$|[)）、,。]|のまま|に住|にお住|在住))"  # a lot number alone (小田中1320): only where the context says it is an address
     r")"
     # building and room: "メゾン緑ヶ丘701号室", "コーポ城西203", "保見団地14棟507号", "長岡ハイツ6F", "2階"
     r"(?:[ \t]?(?:[ァ-ヴーヶ一-龥A-Za-z]{1,15})?[ \t]?[0-9]{1,4}[ \t]?号室"
@@ -67,7 +68,7 @@ _ADDRESS = compile_guarded(
 _STREET = compile_guarded(r"[市区町村郡][^\n]{0,24}?(?:[0-9]|[一二三四五六七八九十]+丁目|[一二三四五六七八九十百千]+番地)")
 _LABEL_PREFIX = compile_guarded(r"^(?:現住所|住所|所在地|居所|本籍|送付先|自宅|住居|連絡先|は|の|在住)+")
 _PRIVATE_LABEL = compile_guarded(
-    r"(?:現住所|住所|居所|本籍|自宅|住居|住居地|居住地|お住まい|在住|転居先|転入先|転出先|実家|帰省先|申請地"
+    r"(?:現住所|住所|居所|本籍|自宅|住居|住居地|居住地|お住まい|在住|転居先|転入先|転出先|実家|帰省先|申請地|住民票"
     r"|(?:住家|住宅|自宅|家屋|家|空き家|空家|土地|物件|建物)[ \t]*[（(]?[ \t]*の?所在地)[ \t]*[:：は]?[ \t]*$"
     r"|(?:申請者|届出人|相談者|世帯主|本人)[^\n。]{0,10}$"
     # 住所：〒000-0000 ○○市…: the postal code between the label and the address
@@ -76,13 +77,17 @@ _PRIVATE_LABEL = compile_guarded(
 # "譲渡人：山田 花子（市内の住所）": an address in parentheses after a labelled person.
 # 飯塚 正義氏（東京都八王子市…）: a person's address in parentheses after their name
 _HONORIFIC_PAREN_BEFORE = compile_guarded(r"(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
-_PERSON_ROW_PAREN = compile_guarded(r"(?:[:：]|^)[ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$|(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
+_PERSON_ROW_PAREN = compile_guarded(
+    r"(?:[:：]|^)[ \t]*[^\n:：()（）]{1,9}[（(][ \t]*$|(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$"
+    # 納税義務者　畑中 和雄　（…）: a role and a name, the address in parentheses
+    r"|(?:者|人|主)[ \t]+[^\n:：()（）]{1,9}[（(][ \t]*$"
+)
 _PUBLIC_BEFORE = compile_guarded(
     r"(?:所在地|庁舎|本庁|合同庁舎|役所|役場|会場|開催場所|(?<![一-龥])場所|事務局|問い?合わ?せ先?|お問い合わせ|窓口|提出先|郵送先|申込先|"
     r"(?<![帰反])省(?!先)|(?<![来登退出在])庁|(?:公民館|会館|体育館|図書館|美術館|博物館|学校|ホール|公園|病院|施設|(?<!住)所|駅)[ \t]*[（(]|局|課|センター|事務所|本社|本店|支社|営業所)[^\n。]{0,12}$"
 )
 # Someone lives there: "津市大門14-8在住", "…にお住まい"
-_PRIVATE_AFTER = compile_guarded(r"[ \t]*(?:在住|に在住|に住(?:む|んで)|にお住まい|の(?:ご)?自宅)")
+_PRIVATE_AFTER = compile_guarded(r"[ \t]*(?:在住|に在住|に住(?:む|んで)|にお住まい|の(?:ご)?自宅|[（(][ \t]*(?:自宅|実家|住居))")
 # A place, not an address: "紙屋町一丁目地内" (road works), "…地先"
 _AREA_AFTER = compile_guarded(r"[ \t]*(?:地内|地先|付近|周辺|一帯|沿い|[～~〜])")
 # A venue or office with its address in parentheses: "会場：市民会館 大ホール（〒000-0000 ○○市…）"
@@ -103,6 +108,13 @@ _ROMAJI_ADDRESS = compile_guarded(
     r"[0-9]{1,2}(?:-[0-9]{1,4}){1,3},?[ \t]+(?!Room)[A-Z][a-z]+(?:[ \t\-][A-Z0-9][a-z0-9]*)?"
     r"(?:,[ \t]*[A-Z][a-z]+(?:-[a-z]+)?){1,3}"
 )
+# … or in Japanese order: "Miyakojima-shi Hirara Aza Nishizato 283, Coral Heights 102",
+# "Motobu-cho Aza Toguchi 455-1, Sea Breeze Apt. 201"
+_ROMAJI_ADDRESS_JP_ORDER = compile_guarded(
+    r"(?<![A-Za-z0-9\-])(?:[A-Z][a-z]+-(?:ken|fu|to)[ \t]+)?(?:[A-Z][a-z]+-gun[ \t]+)?[A-Z][a-z]+-(?:shi|cho|machi|mura|son|ku)"
+    r"(?:[ \t]+[A-Z][a-z]+(?:-[a-z]+)?){1,4}[ \t]+[0-9]{1,5}(?:-[0-9]{1,4}){0,3}(?![0-9])"
+    r"(?:,?[ \t]+(?:[A-Z][A-Za-z]*\.?[ \t]+){1,4}(?:No\.[ \t]*)?[0-9]{1,4}(?![0-9]))?"
+)
 _ROMAJI_MUNICIPALITY = compile_guarded(r"-(?:ku|shi|cho|machi|mura|gun|son)\b|\b(?:Tokyo|Osaka|Kyoto|Hokkaido)\b|-(?:ken|fu)\b")
 _ROMAJI_PUBLIC_BEFORE = compile_guarded(
     r"(?i:venue|office|city hall|ward office|headquarters|located at|address of the|kaikan|hall|cent(?:er|re)|library|station|floor|"
@@ -111,10 +123,10 @@ _ROMAJI_PUBLIC_BEFORE = compile_guarded(
 
 
 def _romaji_addresses(text: str, public_notice: bool) -> list[Item]:
-    out = []
-    for m in _ROMAJI_ADDRESS.finditer(text):
-        if not _ROMAJI_MUNICIPALITY.search(m.group()):
-            continue
+    out: list[Item] = []
+    matches = [m for m in _ROMAJI_ADDRESS.finditer(text) if _ROMAJI_MUNICIPALITY.search(m.group())]
+    matches += [m for m in _ROMAJI_ADDRESS_JP_ORDER.finditer(text) if all(m.end() <= o.start() or m.start() >= o.end() for o in matches)]
+    for m in matches:
         line_start = text.rfind("\n", 0, m.start()) + 1
         if public_notice or _ROMAJI_PUBLIC_BEFORE.search(text, max(line_start, m.start() - 40), m.start()):
             continue

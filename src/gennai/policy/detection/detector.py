@@ -33,6 +33,9 @@ _NOTICE = compile_guarded(
     r"|^[ \t\n]*(?:Notice|Announcement|Press Release|News Release|Public Notice|Information for)\b"
     # a warning to residents: 【注意】市役所の職員をかたる還付金詐欺の電話が多発しています
     r"|^[ \t\n]*[【\[][ \t]*(?:注意|注意喚起|重要|お知らせ|緊急)[ \t]*[】\]]|注意喚起"
+    # a notice in easy Japanese, or addressed to the residents: 【やさしい にほんご】, 外国人の皆さんへ
+    r"|[【\[][ \t]*やさしい[ \t]*(?:にほんご|日本語)[ \t]*[】\]]"
+    r"|(?:市民|町民|村民|区民|県民|住民|外国人|がいこくじん)[ \t]*の[ \t]*(?:みなさん|皆さん|皆様|みなさま)[ \t]*(?:へ|に)"
 )
 # Published minutes and rosters of councils and committees (審議会 会議録（要旨）, 委員名簿,
 # 懇談会（公開）), unless the text says the meeting was closed.
@@ -76,7 +79,7 @@ _PUBLIC_PAGE = compile_guarded(
     r"(?:受付時間|開館時間|開庁時間)[ \t]*[:：][ \t]*(?:平日|土|日|祝|毎日|午前|[0-9]{1,2}[ \t]*(?:時|:)[^\n]{0,12}[～~〜\-])"
     r"|(?:観覧料|入館料|入場料|参加費|会期)[ \t]*[:：]|傍聴(?:自由|できます|可能|席)"
     r"|を募集します|募集(?:について|のお知らせ)?[ \t]*(?:\n|$)"
-    r"|(?:入札|開札|落札)結果の?(?:公表|お知らせ)|事後公表(?![ \t]*(?:とし|とする|する|の予定|予定))|[（(]公表[）)]|の公表(?:について)?[ \t]*(?:\n|$)"
+    r"|(?:入札|開札|落札)結果の?(?:公表|お知らせ)|(?:投票|開票|選挙)結果|(?<![はも])事後公表(?![ \t]*(?:とし|とする|する|の予定|予定))|[（(]公表[）)]|の公表(?:について)?[ \t]*(?:\n|$)"
     r"|(?:^|\n)[ \t]*[【\[〔]?[ \t]*(?:一般競争|指名競争|制限付き一般競争)?(?:入札|開札|落札)結果[ \t]*[】\]〕]?[ \t]*(?:\n|$)"
 )
 # Higher wins when two items overlap (CUSTOM is kept alongside everything).
@@ -102,13 +105,16 @@ _PUBLIC_CONTACT = compile_guarded(
     r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付"
     r"|(?i:reservations?|inquir(?:y|ies)|enquir(?:y|ies)|information desk|office|division|section|department|cent(?:er|re)"
     r"|association|city hall|ward office|hotline|helpline)"
-    r"|(?<![住場])所|署|図書館|クリニック|医院|薬局|歯科|診療所|会館|公民館|美術館|博物館|病院|学校|大学|協会|組合|公社|機構|財団|ダイヤル|ホットライン|相談電話)[^\n。]{0,20}$"
+    r"|(?<![住場])所|署|図書館|クリニック|医院|薬局|歯科|診療所|会館|公民館|美術館|博物館|病院|学校|大学|協会|組合|公社|機構|財団|委員会|ダイヤル|ホットライン|相談電話"
+    r"|提出先|申込先|申込み先)[^\n。]{0,20}$"
 )
 # An office's number: "03-1234-5678（代表）", "(内線 123)"
 _PUBLIC_AFTER = compile_guarded(r"[ \t]*[（(][ \t]*(?:代表|内線|直通|平日|受付|自動音声)")
 # An office's postal code: "〒000-0000 ○○市役所 秘書課あて"
+# or the office's address and name to the end of the line: "〒000-0000 ○○県○○町…59番地5　○○町議会事務局"
 _POSTAL_OFFICE_AFTER = compile_guarded(
     r"[ \t]*[^\n。、0-9]{0,15}?(?:市役所|区役所|町役場|村役場|役所|役場|庁舎|庁|省|センター|事務所|事務局|課|係)(?![一-龥])"
+    r"|[ \t]*[^\n。]{0,40}?[ \t](?:[^\n。 \t]{0,12}(?:市役所|区役所|町役場|村役場|役所|役場|庁舎|事務所|事務局|センター))[ \t]*(?:\n|$)"
 )
 # A number alone after its label on the line below an office's contact line:
 #   問い合わせ先：〒000-0000 ○○町役場 経済課

@@ -100,7 +100,7 @@ _CUES: list[tuple[str, str | None, str]] = [
      "内部検討 / for internal deliberation"),
     ("たたき台", r"[(【〔\[「]" + _S + r"(?:たたき台|叩き台)" + _S + r"[)】〕\]」]", "たたき台 / rough draft"),
     # an instruction not to take the paper outside the section
-    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|外部|対外的|(?<![一-龥々])外)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ|出せ)" + _S + "ない",
+    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|係外|班外|所外|外部|対外的|(?<![一-龥々])外)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ|出せ)" + _S + "ない",
      "外部に出さない / not to be taken outside"),
     # "取扱いに注意" written as a sentence rather than a stamp
     ("取扱いに注意", _spaced("取") + _S + "り?" + _S + _spaced("扱") + _S + "い?" + _S + _spaced("に注意"),
@@ -112,7 +112,8 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("説明前", r"(?:首長|市長|町長|村長|区長|知事|大臣|幹部|議会|長官)" + _S + "(?:へ|に)" + _S + "(?:も|は)?" + _S + "の?" + _S
      + "(?:説明|報告|レク)" + _S + "前", "幹部説明前 / before briefing the head"),
     # 起案 drafts: a decision not yet taken
-    ("起案用紙", _spaced("起案") + _S + "(?:用紙|書|日|者|[:：])|[（(]" + _S + _spaced("伺い") + _S + "[）)]", "起案文書 / draft for decision (起案)"),
+    ("起案用紙", _spaced("起案") + _S + "(?:用紙|書|日|者|中|[:：])|[（(]" + _S + _spaced("伺い") + _S + "[）)]|" + _spaced("回議") + _S + "(?:前|中)",
+     "起案文書 / draft for decision (起案)"),
     ("決裁前", None, "決裁前 / not yet decided"),
     ("予定価格", None, "予定価格 / estimated contract price"),
     ("最低制限価格", None, "最低制限価格 / minimum bid price"),
@@ -131,24 +132,40 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("出ていない", r"(?:一切|まだ|どこにも|誰にも)[^\n。]{0,8}?(?:出ていな|出していな|示していな|話していな|公表していな|明かしていな)",
      "内密 / to be kept among those involved"),
     # publication comes later: 結果の公表は契約締結後, 発表は個別説明後, 公表の時期は報告後に協議
-    ("公表後", r"(?:公表|発表|公開)(?:の[^\n。]{0,8})?(?:は|を)[^\n。]{0,25}?(?:後|以降)", "公表前 / not yet published"),
+    ("公表後", r"(?:公表|発表|公開|結果通知)(?:の[^\n。]{0,8})?(?:は|を)[^\n。]{0,25}?(?:後|以降)"
+     r"|正式(?:発表|公表)[^\n。]{0,20}?は[^\n。]{0,20}?(?:予定|見込み)", "公表前 / not yet published"),
     # ※本会議録は、入札終了後も公表しない
     ("公表しない", r"(?:公表|公開)" + _S + r"(?:は|も)?" + _S + r"しない(?!よう)", "非公表 / not to be published"),
     # bullying and pupils' guidance records: いじめ … 聞き取り, 生徒指導記録
     ("生徒指導", _spaced("生徒指導記録") + "|" + _spaced("指導記録") + r"|いじめ[^\n。]{0,30}?(?:聞き取り|聴取|加害|被害(?:生徒|児童)|重大事態)",
      "児童生徒の指導記録 / a pupil's guidance or bullying record"),
-    ("庁内検討", r"(?:庁内|部内|課内|局内|省内)" + _S + _spaced("検討"), "内部検討 / for internal deliberation"),
+    ("庁内検討", r"(?:庁内|部内|課内|局内|省内|係内|班内)" + _S + _spaced("検討"), "内部検討 / for internal deliberation"),
     ("回収", _spaced("会議後回収") + "|" + _spaced("回収資料") + r"|※" + _S + _spaced("回収"), "回収資料 / collected after the meeting"),
     # a closed session or a paper marked non-public: 秘密会, 会議録非公開, （審査委員会用・非公開）
     ("非公開", _spaced("秘密会") + r"|(?:会議録|議事録|資料|本件)" + _S + "は?" + _S + _spaced("非公開")
      + r"|[（(【][^）)】\n]{0,15}非公開[^）)】\n]{0,10}[）)】]", "非公開 / not public"),
-    ("ここだけの話", r"ここだけの話|オフレコ|他言無用|口外(?:しない|無用|厳禁)|内示は[^\n。]{0,10}予定",
+    ("ここだけの話", r"ここだけの話|オフレコ|他言無用|口外(?:しない|無用|厳禁)|内示は[^\n。]{0,10}予定|内示を[^\n。]{0,25}?(?:行い|行う|行います|します|予定)"
+     # a matter only a few know yet: 町長以外はまだ誰も知らない話, 当面課長と私だけで進めます
+     r"|(?:まだ|以外は|以外に)[ \t]*(?:まだ)?[ \t]*誰も知らない|誰も知らない話|(?:と|は)私だけで(?:進め|対応|準備|話)",
      "内密 / to be kept among those involved"),
     # 内々に, 内々の意向: said in confidence
     ("内々", _spaced("内々") + _S + r"(?:に|で|の" + _S + r"(?:意向|話|打診|相談|連絡|指示))", "内々 / in confidence"),
     ("広げない", r"(?:職員|外部|他課|周囲)" + _S + "に" + _S + "も?" + _S + r"(?:広げ|漏らさ|言わ)" + _S + "ない"
+     + "|" + _spaced("話題にしない")
      + "|" + _spaced("決まっていない前提"), "内密 / to be kept among those involved"),
 ]
+# A readership limited in a heading: 審査結果（速報・委員のみ）, 【幹部限定】
+_CUES.append((
+    "限定配付",
+    r"[（(【〔\[][^）)】〕\]\n]{0,12}?(?:委員|関係者|幹部|課内|部内|庁内|局内|省内|担当者?|役員|審査員)(?:のみ|限定)[^）)】〕\]\n]{0,12}[）)】〕\]]",
+    "配付先の限定 / for a limited readership",
+))
+# The records of a nomination or selection committee for contracts: 指名審査会 会議録
+_CUES.append((
+    "指名審査会",
+    r"指名(?:審査|選考|業者選定)(?:会|委員会)",
+    "指名審査会 / contractor nomination committee",
+))
 # A person's mental-health diagnosis or sick leave: 心療内科で「抑うつ状態」と診断され, 適応障害で療養
 _CUES.append((
     "健康状態",
@@ -168,21 +185,23 @@ _CUE_ANCHORS: dict[str, tuple[str, ...]] = {
     "取扱いに注意": ("に注意",),
     "協議用": ("協議",),
     "説明前": ("説明前", "報告前", "レク前"),
-    "起案用紙": ("起案", "伺い"),
+    "起案用紙": ("起案", "伺い", "回議"),
     "内部": ("内部",),
     "査定前": ("査定前",),
     "口頭説明用": ("口頭説明",),
-    "広げない": ("広げない", "漏らさない", "言わない", "決まっていない前提"),
+    "広げない": ("広げない", "漏らさない", "言わない", "決まっていない前提", "話題にしない"),
     "出ていない": ("ていな",),
-    "公表後": ("公表", "発表", "公開"),
+    "公表後": ("公表", "発表", "公開", "結果通知"),
     "庁内検討": ("内検討",),
     "回収": ("回収",),
     "非公開": ("秘密会", "非公開"),
-    "ここだけの話": ("ここだけの話", "オフレコ", "他言無用", "口外", "内示"),
+    "ここだけの話": ("ここだけの話", "オフレコ", "他言無用", "口外", "内示", "誰も知らない", "私だけで"),
     "内々": ("内々",),
     "健康状態": ("診断", "受診", "療養", "休養", "休職", "病気休暇", "通院", "倒れ", "入院", "手術"),
     "公表しない": ("公表しない", "公表はしない", "公表もしない", "公開しない", "公開はしない", "公開もしない"),
     "生徒指導": ("指導記録", "いじめ"),
+    "限定配付": ("のみ", "限定"),
+    "指名審査会": ("指名審査", "指名選考", "指名業者選定"),
 }
 _CUE_RULES: list[tuple[str, tuple[str, ...], re.Pattern[str], str]] = [
     (word, _CUE_ANCHORS.get(word, (word,)), compile_guarded(pattern or _spaced(word)), reason) for word, pattern, reason in _CUES
@@ -190,7 +209,7 @@ _CUE_RULES: list[tuple[str, tuple[str, ...], re.Pattern[str], str]] = [
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
 # Not cues in public notices: bid notices publish prices, notices say when results will be
 # published or that an item is heard in closed session, health notices speak of illnesses.
-_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開", "健康状態", "公表しない", "生徒指導"))
+_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開", "健康状態", "公表しない", "生徒指導", "限定配付", "指名審査会"))
 _LEVEL_EXPLAINED = compile_guarded(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
 # 「秘」「極秘」の表示, 「取扱注意」等の表示: a marking quoted as an example, not applied to this text
 _QUOTED_FOLLOW = compile_guarded(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印|書かれ|書いて|記され)|という|、「|・「)")

@@ -240,7 +240,9 @@ _SUFFIX_AFTER = compile_guarded(r"[式流法型派的語風系製産賞杯]")
 # 担当：総務課 佐藤 / 問合せ先 総務部総務課 鈴木
 _INSTITUTION_AFTER = compile_guarded(
     r"^(?:内閣|政権|美術館|記念館|文学館|博物館|財団|記念|文庫|賞|通り|像|邸|旧居|生家|研究所|工房|商店|工務店|建設|組(?![一-龥])|製作所|"
-    r"農園|医院|歯科|クリニック|総合病院|病院|支店|本店|営業所|出張所|書店|食堂|旅館|酒造|商会|ゆかり)"
+    r"農園|医院|歯科|クリニック|総合病院|病院|支店|本店|営業所|出張所|書店|食堂|旅館|酒造|商会|ゆかり|"
+    # a place named after a person, or a place name read as one: 佐田岬半島, 宗像大社前駅
+    r"半島|海岸|湾|港|駅|空港|温泉|峠|ダム|湖|岬|公園|大橋|トンネル|インターチェンジ|IC(?![A-Za-z]))"
 )
 _CONTACT_BEFORE = compile_guarded(
     r"(?:担当|担当者|問い?合わ?せ先?|連絡先|お問い合わせ)[ \t]*[:：]?[ \t]*[^\n。]{0,20}?(?:課|室|係|部|局|班|センター|事務局|省|庁|所)[ \t]*$"
@@ -541,7 +543,7 @@ def find_people(
                 and morphemes[j + 1][2] in ("noun", "other")
                 and len(morphemes[j + 1][3]) == 1
                 and morphemes[j + 1][3] in _GIVEN_FINAL
-                and _NAME_END_STRICT.match(text, morphemes[j + 1][1])
+                and (_NAME_END_STRICT.match(text, morphemes[j + 1][1]) or _PARTICLE_AFTER.match(text, morphemes[j + 1][1]))
             ):
                 j += 1  # 笹川 優斗: a given name the dictionary splits (優 + 斗)
             if (
@@ -556,12 +558,17 @@ def find_people(
                 and morphemes[i - 2][3] not in _RELATIONS
                 and morphemes[i - 2][3] not in _NOT_SURNAME
                 and not _TITLE_WORD.fullmatch(morphemes[i - 2][3])
-                and not _PLACE_WORD.match(morphemes[i - 2][3])
-                and (i == 2 or morphemes[i - 3][2] in ("space", "other") and not _is_kanji(morphemes[i - 3][3][-1:] or "a"))
+                and (not _PLACE_WORD.match(morphemes[i - 2][3]) or (i >= 3 and morphemes[i - 3][3] in _RELATIONS))
+                and (
+                    i == 2
+                    or morphemes[i - 3][2] in ("space", "other") and not _is_kanji(morphemes[i - 3][3][-1:] or "a")
+                    or morphemes[i - 3][3] in _RELATIONS  # 長男金城 勝也と同居: a relation written right before the name
+                )
                 and (not items or morphemes[i - 2][0] >= items[-1].end)
-                and _NAME_END.match(text, morphemes[j][1])
+                and (_NAME_END.match(text, morphemes[j][1]) or (i >= 3 and morphemes[i - 3][3] in _RELATIONS))
                 and (
                     morphemes[i - 2][2] == "proper"
+                    or (i >= 3 and morphemes[i - 3][3] in _RELATIONS)
                     or _LABEL.search(text, max(text.rfind("\n", 0, morphemes[i - 2][0]) + 1, morphemes[i - 2][0] - 30), morphemes[i - 2][0])
                     # 大橋 美千代 様: a common noun as a surname before an honorific (not 本日, 今回: 副詞可能)
                     or (_HONORIFIC_AFTER.match(text, morphemes[j][1]) and tokens[i - 2].part_of_speech()[2] == "一般")
@@ -1173,7 +1180,9 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
 
 _GIVEN_KANA = compile_guarded(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
 # Common endings of given names (花子, 由美, 明日香, 太郎, 健介, 翔太 …).
-_GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵")
+# 玉城 陽向で: a particle after a given name the dictionary splits
+_PARTICLE_AFTER = compile_guarded(r"[でがはとも](?![ぁ-ゖ]{2})")
+_GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵向")
 # One-character nouns that follow a name without being a given name (田中 案, 富士 山, 森 家).
 # Characters of form words written after a surname (記入欄, 欄外, 記載, 押印, 様式 …), never of a given name.
 _FORM_CHARS = frozenset("欄記載署押印等用書表票類外様式済届")
