@@ -100,7 +100,7 @@ _CUES: list[tuple[str, str | None, str]] = [
      "内部検討 / for internal deliberation"),
     ("たたき台", r"[(【〔\[「]" + _S + r"(?:たたき台|叩き台)" + _S + r"[)】〕\]」]", "たたき台 / rough draft"),
     # an instruction not to take the paper outside the section
-    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|係外|班外|所外|外部|対外的|(?<![一-龥々])外)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ|出せ)" + _S + "ない",
+    ("外に出さない", r"(?:課外|部外|庁外|省外|局外|室外|係外|班外|所外|外部|対外的|(?<![一-龥々])[外表]|以外)" + _S + r"(?:に|へ)?" + _S + r"(?:は|も)?" + _S + r"(?:出さ|持ち出さ|話さ|出せ)" + _S + "ない",
      "外部に出さない / not to be taken outside"),
     # "取扱いに注意" written as a sentence rather than a stamp
     ("取扱いに注意", _spaced("取") + _S + "り?" + _S + _spaced("扱") + _S + "い?" + _S + _spaced("に注意"),
@@ -126,10 +126,15 @@ _CUES: list[tuple[str, str | None, str]] = [
     ("査定前", r"(?:(?:市長|町長|村長|区長|知事|首長|一次|二次|最終)" + _S + ")?" + _spaced("査定") + _S + "前",
      "査定前 / before the budget assessment"),
     # a memo for an oral briefing, not for circulation
-    ("口頭説明用", _spaced("口頭説明") + _S + "(?:用|のため)", "口頭説明用 / for an oral briefing"),
+    ("口頭説明用", _spaced("口頭説明") + _S + "(?:用|のため)"
+     + r"|(?:部長|局長|大臣|副大臣|政務官|次官|審議官|課長|市長|町長|村長|区長|知事|幹部)" + _S + r"(?:への)?" + _S
+     + r"(?:ご?説明|レク)" + _S + r"(?:用|資料)", "口頭説明用 / for an oral briefing"),
     # an instruction to keep it among the few who know: 職員にも広げない, まだ決まっていない前提で
     # a matter not yet out: 外には一切出ていない話, 現時点で地域には一切示していない
-    ("出ていない", r"(?:一切|まだ|どこにも|誰にも)[^\n。]{0,8}?(?:出ていな|出していな|示していな|話していな|公表していな|明かしていな)",
+    ("出ていない", r"(?:一切|まだ|どこにも|誰にも)[^\n。]{0,8}?(?:出ていな|出していな|示していな|話していな|公表していな|明かしていな|上げていな|伝えていな|報告していな)"
+     r"|(?:報道|新聞|マスコミ|外部|表)[ \t]*(?:に|へ)[ \t]*(?:は|も)?[ \t]*(?:まだ)?[ \t]*出ていな|まだ[ \t]*(?:言えない|話せない|出せない)"
+     # 業界団体に漏れると騒ぎになる
+     r"|(?:外部|業界|団体|マスコミ|報道|記者|先方|相手方)[^\n。]{0,6}?に[ \t]*漏れ(?:ると|たら|れば|ては)",
      "内密 / to be kept among those involved"),
     # publication comes later: 結果の公表は契約締結後, 発表は個別説明後, 公表の時期は報告後に協議
     ("公表後", r"(?:公表|発表|公開|結果通知)(?:の[^\n。]{0,8})?(?:は|を)[^\n。]{0,25}?(?:後|以降)"
@@ -154,6 +159,18 @@ _CUES: list[tuple[str, str | None, str]] = [
      + "|" + _spaced("話題にしない")
      + "|" + _spaced("決まっていない前提"), "内密 / to be kept among those involved"),
 ]
+# A decision asked of the superior: 課長判断を仰ぐ, 局長のご判断をいただきたい
+_CUES.append((
+    "判断を仰ぐ",
+    r"(?:課長|部長|局長|室長|審議官|次長|所長|上司|幹部)(?:の|に)?[ \t]*(?:ご)?判断を(?:仰|いただ|お願い)",
+    "上司の判断待ち / awaiting the superior's decision",
+))
+# Before a call for applications opens: 公募開始（4月）前に
+_CUES.append((
+    "公募前",
+    r"(?:公募|募集|公告)(?:開始)?[ \t]*(?:[（(][^）)\n]{0,10}[）)])?[ \t]*前(?:に|の|で|まで)",
+    "公募前 / before the call is published",
+))
 # A readership limited in a heading: 審査結果（速報・委員のみ）, 【幹部限定】
 _CUES.append((
     "限定配付",
@@ -188,9 +205,9 @@ _CUE_ANCHORS: dict[str, tuple[str, ...]] = {
     "起案用紙": ("起案", "伺い", "回議"),
     "内部": ("内部",),
     "査定前": ("査定前",),
-    "口頭説明用": ("口頭説明",),
+    "口頭説明用": ("口頭説明", "説明用", "説明資料", "レク用", "レク資料"),
     "広げない": ("広げない", "漏らさない", "言わない", "決まっていない前提", "話題にしない"),
-    "出ていない": ("ていな",),
+    "出ていない": ("ていな", "言えない", "話せない", "出せない", "漏れ"),
     "公表後": ("公表", "発表", "公開", "結果通知"),
     "庁内検討": ("内検討",),
     "回収": ("回収",),
@@ -202,6 +219,8 @@ _CUE_ANCHORS: dict[str, tuple[str, ...]] = {
     "生徒指導": ("指導記録", "いじめ"),
     "限定配付": ("のみ", "限定"),
     "指名審査会": ("指名審査", "指名選考", "指名業者選定"),
+    "判断を仰ぐ": ("判断を",),
+    "公募前": ("公募", "募集", "公告"),
 }
 _CUE_RULES: list[tuple[str, tuple[str, ...], re.Pattern[str], str]] = [
     (word, _CUE_ANCHORS.get(word, (word,)), compile_guarded(pattern or _spaced(word)), reason) for word, pattern, reason in _CUES
@@ -209,7 +228,7 @@ _CUE_RULES: list[tuple[str, tuple[str, ...], re.Pattern[str], str]] = [
 _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
 # Not cues in public notices: bid notices publish prices, notices say when results will be
 # published or that an item is heard in closed session, health notices speak of illnesses.
-_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開", "健康状態", "公表しない", "生徒指導", "限定配付", "指名審査会"))
+_NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開", "健康状態", "公表しない", "生徒指導", "限定配付", "指名審査会", "公募前", "判断を仰ぐ"))
 _LEVEL_EXPLAINED = compile_guarded(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
 # 「秘」「極秘」の表示, 「取扱注意」等の表示: a marking quoted as an example, not applied to this text
 _QUOTED_FOLLOW = compile_guarded(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印|書かれ|書いて|記され)|という|、「|・「)")

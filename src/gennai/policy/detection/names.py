@@ -71,8 +71,8 @@ _PERSON_LABELS = (
     r"債務者|来庁者|来訪者|来所者|面談者|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|Sender|Applicant|Resident|Patient"
 )
 _LABEL = compile_guarded(
-    r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は]?[ \t]*"
-    r"(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?:\(|（)?"
+    r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は|｜]?[ \t]*"
+    r"(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?:\(|（|\")?"
     r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（は]?[ \t]*)$",
     re.I,
 )
@@ -152,6 +152,11 @@ _ORGANISATION_WORD = compile_guarded(
 # A numbered row before a name: "3 LEE Soo-jin", "② Maria SANTOS"
 _ROW_NUMBER = compile_guarded(r"[ \t]*(?:[0-9]{1,3}[.)]?|[①-⑳]|[・•])[ \t]*")
 _HONORIFIC_AFTER = compile_guarded(r"[ \t]*(?:様|さん|さま|氏|殿)")
+_LATIN_TITLE_AFTER = compile_guarded(r"[ \t]*(?:様|さん|さま|氏|殿|博士|教授|准教授|先生)")
+# 国税徴収官（50代男性、宇野）: a surname after the person's age and sex in parentheses
+_SURNAME_AFTER_AGE = compile_guarded(
+    r"[（(][ \t]*[0-9]{1,3}[ \t]*(?:代|歳)[^、,）)\n]{0,6}[、,][ \t]*(?P<n>[一-龥々]{1,3})[ \t]*[）)]"
+)
 _SALUTATION = compile_guarded(r"(?:Dear|Hello|Hi|To|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|Prof\.?)[ \t]+")
 # Maria SANTOS（1990-12-04生）: a romanised name followed by a birth date
 _BIRTH_PAREN_AFTER = compile_guarded(r"[ \t]*[（(][^）)\n]{4,20}?生")
@@ -492,7 +497,12 @@ def find_people(
                     and _given_name_shape(morphemes[j + 2][3], morphemes[j + 2][2] == "proper")
                     and not _TITLE_WORD.fullmatch(morphemes[j + 2][3])
                     and not _PLACE_WORD.match(morphemes[j + 2][3])
-                    and _NAME_END.match(text, morphemes[j + 2][1])
+                    and (
+                        _NAME_END.match(text, morphemes[j + 2][1])
+                        # 孫の楢崎 千里で: after a family relation and の
+                        or (i >= 2 and morphemes[i - 1][3] == "の" and morphemes[i - 2][3] in _RELATIONS
+                            and (_AFTER_RELATIVE_NAME.match(text, morphemes[j + 2][1]) or _PARTICLE_AFTER.match(text, morphemes[j + 2][1])))
+                    )
                 ):
                     j += 2  # 姓 + space + a given name not in the dictionary: 中川 さくら
                     cats.add("mei")
@@ -655,11 +665,14 @@ def find_people(
                 or bool(columns.names and columns.in_name_cell(span_start, span_end))
                 or (not public_notice and bool(_VENDOR_CONTACT.search(text, max(line_start, span_start - 60), span_start)))
             )
-            full = "sei" in cats and "mei" in cats
+            # 寺尾 俊和: a word the dictionary knows only as a name (neither 姓 nor 名) before a given name
+            full = ("sei" in cats or "name" in cats) and "mei" in cats
             cats.discard("space")
             i = j + 1
             if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line):
                 continue
+            if public_notice and honorific and morphemes[k][3] == "君" and not labelled:
+                continue  # 桑野健太郎君。: a member called on by the chair in published minutes
             if honorific and not labelled and _OCCUPATION.search(text, max(0, span_start - 5), span_end):
                 continue  # 保健師さん (保 + 健師): an occupation, not a name
             if (
@@ -754,6 +767,8 @@ def find_people(
             if (
                 labelled_here
                 or (m.group("given") is None and _HONORIFIC_AFTER.match(text, m.end()))
+                # Sarah Whitfield博士, John Miller様 in an internal paper
+                or (not public_notice and _LATIN_TITLE_AFTER.match(text, m.end()) and not _ORGANISATION_WORD.search(text, start, m.end()))
                 or _BIRTH_PAREN_AFTER.match(text, m.end())
                 or _OTHER_WRITING.match(text, m.end())
                 or _RELATION_NO_BEFORE.search(before)
@@ -789,6 +804,10 @@ def find_people(
                 if label:
                     start = label.end()  # 保護者 藤崎 麻衣（母）: the label is not part of the name
                 items = _as_one_name(items, start, m.end("n"), "続柄を添えた氏名 / name given with a family relation")
+    if "(" in text:
+        for m in _SURNAME_AFTER_AGE.finditer(text):
+            if _is_surname(m.group("n")) and _free(items, *m.span("n")):
+                items.append(Item("PERSON", *m.span("n"), 2, "年齢・性別に続く姓 / surname given with age and sex"))
     if "・" in text or " " in text:
         for m in _KATAKANA_SELF_INTRO.finditer(text):
             items = _as_one_name(items, *m.span("n"), "名乗り（〜です／〜と申します）/ self-introduction")
@@ -1086,7 +1105,11 @@ _OTHER_WRITING = compile_guarded(
     r"[ \t]*[（(][ \t]*(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3})[ \t]*[）)]"
 )
 # 早瀬 ミア（HAYASE Mia）: the romanised name after a Japanese one
-_LATIN_WRITING = compile_guarded(r"[ \t]*[（(][ \t]*(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})[ \t]*[）)]")
+_LATIN_WRITING = compile_guarded(
+    r"[ \t]*[（(][ \t]*(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})[ \t]*[）)]"
+    # 真田 圭吾 / Keigo Sanada: a signature with the name in both scripts
+    r"|[ \t]*[/／][ \t]*(?P<s>[A-Z][a-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,2})[ \t]*(?=\r?\n|$)"
+)
 _HAS_KANJI = compile_guarded(r"[一-龥々]")
 # After a surname already found with a given name, the same surname + space + a short given
 # name is a relative's name (a household list: 東 美智子 … 長男 東 蒼空).
@@ -1137,14 +1160,15 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
         ):
             out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の読み / reading of a personal name"))
         m = _OTHER_WRITING.match(text, person.end) or _LATIN_WRITING.match(text, person.end)
+        group = "n" if m is None or m.group("n") is not None else "s"
         if m is not None and (
-            (_HAS_KANJI.search(m.group("n")) and _HAS_KANJI.search(text, person.start, person.end))
-            or any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in m.group("n").split())
+            (_HAS_KANJI.search(m.group(group)) and _HAS_KANJI.search(text, person.start, person.end))
+            or any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in m.group(group).split())
         ):
             m = None  # 秋山 千晴（福祉課 主任）: a section and a title, not the name written another way
         if m is not None:
-            if _free(people, m.start("n"), m.end("n")) and _free(out, m.start("n"), m.end("n")):
-                out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の別表記 / the name written another way"))
+            if _free(people, m.start(group), m.end(group)) and _free(out, m.start(group), m.end(group)):
+                out.append(Item("PERSON", m.start(group), m.end(group), 2, "氏名の別表記 / the name written another way"))
         value = text[person.start : person.end]
         space = _SPACE_IN_NAME.search(value)
         if space and _is_kanji(value[: space.start()]):
