@@ -179,6 +179,16 @@ class Gennai:
             return CR.from_lists(terms=terms, default_class=cls)
         return CR(terms=terms, patterns=[], class_=cls)
 
+    def wording_model(self) -> str:
+        """What the detector's wording model was trained on (its training documents score
+        as training data, not as held-out data)."""
+        try:
+            from gennai.policy.detection.wording import shipped_model  # noqa: PLC0415
+        except ImportError:
+            return "none (this gennai has no wording model)"
+        about = shipped_model().about
+        return f"trained on {about.get('trained_on', '?')} at {about.get('commit', '?')}; documents it was trained on score as training data"
+
     def predict(self, text: str) -> dict:
         r = self.detect(text, custom=self.custom)
         ents = []
@@ -471,6 +481,8 @@ def render(args, docs, p_docs, res, speed, gennai, gennai_error, presidio_error,
              " (the machine is shared)")
     L.append(f"- git commit: {git_commit()}; gennai {gennai.version if gennai else 'n/a'}; "
              + (", ".join(f"{k} {v}" for k, v in pversions.items()) if pversions else "Presidio n/a"))
+    if gennai is not None:
+        L.append(f"- wording model: {gennai.wording_model()}")
     split = {"all": "", "dev": " (dev half: sha256(id) mod 2 = 0)", "test": " (test half: sha256(id) mod 2 = 1)",
              "fresh": f" (fresh held-out set: ids {FRESH_PREFIX}*)",
              "final": f" (final held-out set: ids {FINAL_PREFIX}*)",

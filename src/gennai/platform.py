@@ -16,7 +16,7 @@ from gennai.gateway.registry import ModelRegistry
 from gennai.policy.conversations import ConversationClasses
 from gennai.gateway.errors import Forbidden
 from gennai.policy.decision import Decision, Policy, PolicyRequest
-from gennai.policy.detection import CustomRules, Detector, default_detector, load_detector
+from gennai.policy.detection import CustomRules, Detector, default_detector, instructions_detector, load_detector
 from gennai.accounts.teams import Teams
 from gennai.accounts.users import Users
 from gennai.policy.teams import TeamPolicies
@@ -90,13 +90,14 @@ class Platform:
             if ensure_master_key_file(loaded.resolve(config.content.master_key_file)):
                 log.warning("created the content master key %s", loaded.resolve(config.content.master_key_file))
         content = ConversationStore(engine, load_master_keys(loaded), audit=audit.append)
+        detector = build_detector(config.policy)
         return cls(
             loaded=loaded,
             engine=engine,
             keys=KeyVerifier(engine, secret, ttl_s=security.key_cache_ttl_s),
             auth=AuthServices.build(engine, config.auth, secret, loaded.resolve, audit=audit.append),
             registry=registry,
-            policy=Policy(registry, config.policy, detect=build_detector(config.policy).detect),
+            policy=Policy(registry, config.policy, detect=detector.detect, detect_instructions=instructions_detector(detector).detect),
             conversations=ConversationClasses(engine),
             dispatcher=Dispatcher(registry, config.gateway),
             usage=UsageWriter(

@@ -230,6 +230,7 @@ async def policy_request(
         app=app,
         attachment_classes=content.attachment_classes,
         app_class=app_class,
+        instructions=content.instructions,
         team=team_policy.name if team_policy is not None else None,
         team_policy=team_policy,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gennai.gateway.errors import InvalidRequest
-from gennai.policy.texts import definition_texts, input_texts, message_texts
+from gennai.policy.texts import INSTRUCTION_ROLES, definition_texts, input_texts, role_texts
 
 TEXT_PARTS = frozenset({"text", "refusal"})
 KNOWN_PARTS = TEXT_PARTS | {"file", "image_url"}
@@ -26,6 +26,9 @@ class RequestContent:
     texts: tuple[str, ...]
     # (file name, declared class) per attachment
     attachment_classes: tuple[tuple[str, int], ...] = ()
+    # The positions in `texts` of instructions to the model (system and developer messages,
+    # tool definitions, output schemas) rather than a user's content.
+    instructions: frozenset[int] = frozenset()
 
 
 def part_types(messages: list[dict[str, Any]]) -> dict[str, str]:
@@ -66,8 +69,10 @@ def chat_content(body: dict[str, Any], *, max_attachment_chars: int) -> RequestC
 
             found = inline_attachments(messages, max_chars=max_attachment_chars)
             attachments = tuple((a.filename, a.declared_class) for a in found)
-    texts = message_texts(messages) + definition_texts(body)
-    return RequestContent(tuple(capabilities), texts, attachments)
+    said = role_texts(messages)
+    texts = tuple(text for _, text in said) + definition_texts(body)
+    instructions = frozenset(i for i, (role, _) in enumerate(said) if role in INSTRUCTION_ROLES) | frozenset(range(len(said), len(texts)))
+    return RequestContent(tuple(capabilities), texts, attachments, instructions)
 
 
 def embeddings_content(body: dict[str, Any]) -> RequestContent:

@@ -81,8 +81,10 @@ class TeamPolicy:
     pseudonymise: bool | None = None
     # Tried before the deployment's rules.
     rules: tuple[RoutingRule, ...] = ()
-    # The detector with the team's dictionary (None: the deployment's).
+    # The detector with the team's dictionary (None: the deployment's), and its version for
+    # instructions to the model (None: `detect`).
     detect: Detect | None = None
+    detect_instructions: Detect | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,9 @@ class PolicyRequest:
     # The minimum class the app declares for everything it handles.
     app_class: int = 1
     team_policy: TeamPolicy | None = None
+    # The positions in `texts` of instructions to the model (system prompts, tool definitions):
+    # classified by the rules alone, not by the wording model, which reads papers and prompts.
+    instructions: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,15 +173,27 @@ def serves(model: RegisteredModel, capabilities: tuple[str, ...]) -> bool:
 
 
 class Policy:
-    def __init__(self, registry: ModelRegistry, config: PolicyConfig | None = None, detect: Detect | None = None) -> None:
+    def __init__(
+        self, registry: ModelRegistry, config: PolicyConfig | None = None, detect: Detect | None = None,
+        detect_instructions: Detect | None = None,
+    ) -> None:
         self.registry = registry
         self.config = config or PolicyConfig()
         self.detect = detect
+        self.detect_instructions = detect_instructions
 
     def detector_for(self, request: PolicyRequest) -> Detect | None:
         """The detector for this request: the team's (with its dictionary) or the deployment's."""
         team = request.team_policy
         return team.detect if team is not None and team.detect is not None else self.detect
+
+    def instructions_detector_for(self, request: PolicyRequest) -> Detect | None:
+        """The detector for the request's instructions to the model (system prompts, tool
+        definitions): the rules without the wording model; `detector_for` where none is set."""
+        team = request.team_policy
+        if team is not None and team.detect is not None:
+            return team.detect_instructions or team.detect
+        return self.detect_instructions or self.detect
 
     def decide(self, request: PolicyRequest) -> Decision:
         effective, residual, reasons, findings, previews = self._classify(request)
@@ -274,11 +291,12 @@ class Policy:
         # when nothing else explains the class.
         quiet: list[str] = []
         detect = self.detector_for(request)
-        if detect is not None:
-            for text in request.texts:
+        detect_instructions = self.instructions_detector_for(request)
+        if detect is not None and detect_instructions is not None:
+            for index, text in enumerate(request.texts):
                 if not text:
                     continue
-                result = detect(text)
+                result = (detect_instructions if index in request.instructions else detect)(text)
                 if result.proposed_class > effective:
                     effective = result.proposed_class
                 residual = max(residual, _unremovable_class(result))

@@ -13,18 +13,21 @@ from sqlalchemy.orm import Session
 
 from gennai.config import PolicyConfig, TeamPolicyConfig
 from gennai.policy.decision import Detect, TeamPolicy
-from gennai.policy.detection import CustomRules, default_detector
+from gennai.policy.detection import CustomRules, default_detector, instructions_detector
 from gennai.store.tables import COMMON_TEAM_ID, Team
 
 
 def team_policy(team: Team, deployment: PolicyConfig) -> TeamPolicy:
     settings = TeamPolicyConfig.model_validate(team.policy or {})
     detect: Detect | None = None
+    detect_instructions: Detect | None = None
     if (settings.terms or settings.patterns) and deployment.detector == "default":
         # The deployment's dictionary plus the team's, each with its own class.
         terms = [(t, deployment.custom_class) for t in deployment.terms] + [(t, settings.custom_class) for t in settings.terms]
         patterns = [(p, deployment.custom_class) for p in deployment.patterns] + [(p, settings.custom_class) for p in settings.patterns]
-        detect = default_detector(CustomRules.from_lists(terms, patterns)).detect
+        detector = default_detector(CustomRules.from_lists(terms, patterns))
+        detect = detector.detect
+        detect_instructions = instructions_detector(detector).detect
     return TeamPolicy(
         name=team.name,
         default_class=team.default_class,
@@ -33,6 +36,7 @@ def team_policy(team: Team, deployment: PolicyConfig) -> TeamPolicy:
         pseudonymise=settings.pseudonymise,
         rules=tuple(settings.rules),
         detect=detect,
+        detect_instructions=detect_instructions,
     )
 
 

@@ -59,6 +59,7 @@ from gennai.policy.detection.detector import (
     available_detectors,
     default_detector,
     detect,
+    instructions_detector,
     load_detector,
 )
 from gennai.policy.detection.identifiers import corporate_number_is_valid, my_number_is_valid
@@ -78,6 +79,7 @@ __all__ = [
     "corporate_number_is_valid",
     "default_detector",
     "detect",
+    "instructions_detector",
     "load_detector",
     "my_number_is_valid",
 ]

@@ -14,11 +14,12 @@ from gennai.policy.detection.custom import CustomRules
 from gennai.policy.detection.identifiers import Item, birth_dates_after_people, birth_dates_in_cells, find_identifiers, phone_is_business, phone_is_mobile
 from gennai.policy.detection.markings import find_cues, find_markings
 from gennai.policy.detection.mask import mask
-from gennai.policy.detection.names import find_people
+from gennai.policy.detection.names import analyse, find_people
 from gennai.policy.detection.normalize import normalize
 from gennai.policy.detection.prefilter import compile_guarded
 from gennai.policy.detection.results import Detection, Detector, Entity, Marking
 from gennai.policy.detection.tables import NO_COLUMNS, find_columns
+from gennai.policy.detection.wording import WordingModel, shipped_model
 
 ENTRY_POINT_GROUP = "gennai.detectors"
 
@@ -145,17 +146,23 @@ _NEEDS_LOOKING = compile_guarded(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b|name|from:|reg
 _NOTHING_FOUND = Detection(1, (), (), ())
 
 
+_SHIPPED: WordingModel = WordingModel({}, 0.0, 1.0)  # stands for "the shipped model" as a default
+
+
 class DefaultDetector:
-    """Fast rule-based detection plus SudachiPy for names. Thread-safe: no shared mutable
-    state (one SudachiPy tokenizer per thread)."""
+    """Fast rule-based detection plus SudachiPy for names, and the wording model for internal
+    papers the rules do not recognise. Thread-safe: no shared mutable state (one SudachiPy
+    tokenizer per thread). `wording=None` turns the wording model off (its training and
+    evaluation compare with the rules alone)."""
 
     name = "default"
 
-    def __init__(self, custom: CustomRules | None = None) -> None:
+    def __init__(self, custom: CustomRules | None = None, wording: WordingModel | None = _SHIPPED) -> None:
         self.custom = custom or CustomRules()
+        self.wording = shipped_model() if wording is _SHIPPED else wording
 
     def __repr__(self) -> str:
-        return f"DefaultDetector(custom_rules={len(self.custom.rules)})"
+        return f"DefaultDetector(custom_rules={len(self.custom.rules)}, wording_model={self.wording is not None})"
 
     def detect(self, text: str) -> Detection:
         if not self.custom and _NEEDS_LOOKING.search(text) is None:
@@ -175,7 +182,8 @@ class DefaultDetector:
         found += find_addresses(ntext, notice, columns)
         if columns.births:
             found += birth_dates_in_cells(ntext, columns.births)
-        people = find_people(ntext, notice, found, columns, titled_notice=notice and _titled_notice(ntext))
+        analysis = analyse(ntext)
+        people = find_people(ntext, notice, found, columns, titled_notice=notice and _titled_notice(ntext), analysis=analysis)
         found += people
         if people and _ANY_DIGIT.search(ntext):
             found += birth_dates_after_people(ntext, people)
@@ -216,9 +224,24 @@ class DefaultDetector:
             reason = f"内容: {cue} → 機密性2 / content cue → class 2"
             if reason not in reasons:
                 reasons.append(reason)
+        if cls < 2 and self.wording is not None and len(ntext) >= self.wording.min_chars and _mostly_japanese(ntext):
+            p = self.wording.probability(m[3] for chunk in analysis for m in chunk.morphemes)
+            if p >= self.wording.threshold:
+                cls = 2
+                reasons.append(f"文面: 内部の検討・未公表の文書に近い（{p:.2f}）→ 機密性2 / wording reads as an internal, unpublished paper (p={p:.2f}) → class 2")
         if not reasons:
             reasons.append("該当なし / nothing found → class 1")
         return Detection(cls, tuple(entities), tuple(markings), tuple(reasons))
+
+
+_JAPANESE_CHAR = compile_guarded(r"[ぁ-ゖァ-ヺ一-龥々]")
+_LATIN_LETTER = compile_guarded(r"[A-Za-z]")
+
+
+def _mostly_japanese(text: str) -> bool:
+    """More Japanese characters than Latin letters: the wording model was trained on Japanese
+    and has nothing to say of an English text."""
+    return len(_JAPANESE_CHAR.findall(text)) > len(_LATIN_LETTER.findall(text))
 
 
 def _is_public(text: str) -> bool:
@@ -355,14 +378,25 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=64)
-def _cached(custom: CustomRules | None) -> DefaultDetector:
-    return DefaultDetector(custom)
+def _cached(custom: CustomRules | None, wording: bool) -> DefaultDetector:
+    return DefaultDetector(custom) if wording else DefaultDetector(custom, wording=None)
 
 
-def default_detector(custom: CustomRules | None = None) -> Detector:
-    """The default detector for these custom rules (cached; safe to share between threads)."""
+def default_detector(custom: CustomRules | None = None, *, wording: bool = True) -> Detector:
+    """The default detector for these custom rules (cached; safe to share between threads);
+    wording=False: without the wording model."""
     with _lock:
-        return _cached(custom or None)
+        return _cached(custom or None, wording)
+
+
+def instructions_detector(detector: Detector) -> Detector:
+    """The detector for instructions to a model (system prompts, tool definitions): the
+    default detector's rules without its wording model, which was trained on papers and
+    prompts and reads an instruction's imperative style as an internal memo; another
+    detector as it is."""
+    if isinstance(detector, DefaultDetector) and detector.wording is not None:
+        return default_detector(detector.custom, wording=False)
+    return detector
 
 
 def detect(text: str, custom: CustomRules | None = None) -> Detection:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 from gennai.policy.detection.identifiers import Item
 from gennai.policy.detection.prefilter import compile_guarded
@@ -342,13 +342,41 @@ _HIRAGANA_TAIL = compile_guarded(r"[ぁ-ゖ](?=[（(、,]|[ \t]*\r?\n)")
 _KATAKANA = compile_guarded(r"[ァ-ヴー・=＝]+$")
 
 
+class Chunk(NamedTuple):
+    """One tokenizer call's part of the text: SudachiPy's morphemes, the same as (start, end,
+    category, surface) tuples with offsets into the whole text, and the indexes of those that
+    can start a name."""
+
+    tokens: Any
+    morphemes: list[tuple[int, int, str, str]]
+    candidates: list[int]
+
+
+def analyse(text: str) -> list[Chunk]:
+    """The morphological analysis of text, chunk by chunk (shared by the names rules and the
+    wording model, so the text is tokenized once)."""
+    tok = _tokenizer()
+    out = []
+    for offset, chunk in _chunks(text):
+        tokens = tok.tokenize(chunk)
+        morphemes, candidates = _morphemes(tokens, offset)
+        out.append(Chunk(tokens, morphemes, candidates))
+    return out
+
+
 def find_people(
-    text: str, public_notice: bool, contacts: list[Item] | None = None, columns: Columns = NO_COLUMNS, *, titled_notice: bool = False
+    text: str,
+    public_notice: bool,
+    contacts: list[Item] | None = None,
+    columns: Columns = NO_COLUMNS,
+    *,
+    titled_notice: bool = False,
+    analysis: list[Chunk] | None = None,
 ) -> list[Item]:
     """Person names in text. `contacts` (addresses, phone numbers … already found) let a
     name written alone on the line above them count as the writer's signature; `columns`
-    (cells under a 氏名/担当者 column of a table) count as labelled name fields."""
-    tok = _tokenizer()
+    (cells under a 氏名/担当者 column of a table) count as labelled name fields; `analysis`
+    is analyse(text), when the caller has it already."""
     items: list[Item] = []
     if _SAMPLE_FORM.match(text):
         return items  # 【記入例】: a sample form's names are examples
@@ -357,10 +385,8 @@ def find_people(
     honorifics_omitted = public_notice and bool(_HONORIFICS_OMITTED.search(text))
     appointment = public_notice and bool(_APPOINTMENT_NOTICE.search(text))
     first_person: bool | None = None  # the writer speaks for themselves (computed when needed)
-    for offset, chunk in _chunks(text):
-        tokens = tok.tokenize(chunk)
-        # Only the candidates can start a name (most morphemes are not: the loop skips them unseen).
-        morphemes, candidates = _morphemes(tokens, offset)
+    # Only the candidates can start a name (most morphemes are not: the loop skips them unseen).
+    for tokens, morphemes, candidates in analysis if analysis is not None else analyse(text):
         count = len(morphemes)
         if contacts:
             name_tokens.update(m[0] for m in morphemes if m[2] in _NAME_CATS)
