@@ -67,6 +67,8 @@ BLIND_SETS = {
     "blind14": ("h-blind14-", "99g_heldout_blind14.md", "fourteenth"),
     "blind15": ("h-blind15-", "99h_heldout_blind15.md", "fifteenth"),
     "blind16": ("h-blind16-", "99i_heldout_blind16.md", "sixteenth"),
+    "blind17": ("h-blind17-", "99j_heldout_blind17.md", "seventeenth"),
+    "blind18": ("h-blind18-", "99k_heldout_blind18.md", "eighteenth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
