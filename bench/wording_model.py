@@ -1,6 +1,6 @@
 """Train and evaluate the wording model (gennai.policy.detection.wording).
 
-    .venv/bin/python bench/wording_model.py train      # writes src/gennai/policy/detection/data/wording_model.json
+    .venv/bin/python bench/wording_model.py train [--leave-out blind19]   # writes src/gennai/policy/detection/data/wording_model.json
     .venv/bin/python bench/wording_model.py evaluate [--append]
 
 The model is a logistic regression over a text's words and word pairs, trained on the whole
@@ -100,20 +100,21 @@ def git_commit() -> str:
         return "?"
 
 
-def cmd_train(_: argparse.Namespace) -> int:
-    docs = load_corpus()
+def cmd_train(args: argparse.Namespace) -> int:
+    docs = [d for d in load_corpus() if held_out_set(d["id"]) not in args.leave_out]
     started = time.perf_counter()
     feats = [text_features(d["text"]) for d in docs]
     labels = np.array([1.0 if d["class"] >= 2 else 0.0 for d in docs])
     weights, bias = train(feats, labels)
     about = {
         "what": "logistic regression over SudachiPy words and word pairs: does the text read as an internal, unpublished paper",
-        "trained_on": f"{len(docs)} documents of bench/data/classification/corpus.jsonl (sha256 {hashlib.sha256(CORPUS.read_bytes()).hexdigest()[:16]})",
+        "trained_on": f"{len(docs)} documents of bench/data/classification/corpus.jsonl (sha256 {hashlib.sha256(CORPUS.read_bytes()).hexdigest()[:16]})"
+        + (f", without {', '.join(args.leave_out)}" if args.leave_out else ""),
         "trained_at": datetime.date.today().isoformat(),
         "commit": git_commit(),
         "features": len(weights),
         "settings": {"top_features": TOP_FEATURES, "min_docs": MIN_DOCS, "l2": L2, "epochs": EPOCHS, "learning_rate": LEARNING_RATE},
-        "command": ".venv/bin/python bench/wording_model.py train",
+        "command": ".venv/bin/python bench/wording_model.py train" + "".join(f" --leave-out {s}" for s in args.leave_out),
     }
     model = WordingModel(weights, bias, THRESHOLD, MIN_CHARS, about)
     MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -225,7 +226,9 @@ def _report(rows: list[dict], totals: dict[str, Counter], thresholds: tuple[floa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("train", help="train on the whole corpus and write the shipped model")
+    train_cmd = sub.add_parser("train", help="train on the whole corpus and write the shipped model")
+    train_cmd.add_argument("--leave-out", action="append", default=[], metavar="SET",
+                           help="a set not to train on (one written blind and not yet scored), e.g. blind19; repeatable")
     evaluate = sub.add_parser("evaluate", help="leave one blind set out")
     evaluate.add_argument("--append", action="store_true", help="append the report to docs/benchmarks.md")
     args = parser.parse_args(argv)

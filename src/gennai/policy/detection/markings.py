@@ -229,7 +229,8 @@ _BID_WORDS = ("予定価格", "最低制限価格", "入札価格")
 # Not cues in public notices: bid notices publish prices, notices say when results will be
 # published or that an item is heard in closed session, health notices speak of illnesses.
 _NOT_IN_NOTICES = frozenset((*_BID_WORDS, "公表後", "非公開", "健康状態", "公表しない", "生徒指導", "限定配付", "指名審査会", "公募前", "判断を仰ぐ"))
-_LEVEL_EXPLAINED = compile_guarded(r"[ \t]*(?:情報)?[ \t]*(?:[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
+# (機密性3 以下の内容を…: after a space, 以下 begins the next sentence)
+_LEVEL_EXPLAINED = compile_guarded(r"(?:[ \t]*情報)?(?:[ \t]*[:：](?![ \t]*[0-9])|以上|以下|未満|相当|に当たる|に該当|の(?:定義|例))")
 # 「秘」「極秘」の表示, 「取扱注意」等の表示: a marking quoted as an example, not applied to this text
 _QUOTED_FOLLOW = compile_guarded(r"」[ \t]*(?:「|の(?:表示|記載|押印|区分)|等|など|や|と(?:記載|表示|いう|押印|書かれ|書いて|記され)|という|、「|・「)")
 

@@ -80,8 +80,14 @@ _LABEL = compile_guarded(
 _SELF_INTRO_AFTER = compile_guarded(r"[ \t]*(?:です|と申します|と申し|と言います|といいます)")
 # わたしは グエン・ティ・フオン です: a katakana name (in parts, or two words) in a self-introduction
 _KATAKANA_SELF_INTRO = compile_guarded(
-    r"(?:わたし|私|僕|ぼく)(?:は|の名前は)[ \t]*(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4}|[ァ-ヴー]{2,10}[ \t][ァ-ヴー]{2,10})"
+    r"(?:(?:わたし|私|僕|ぼく)(?:は|の名前は)[ \t]*|(?:住む|住んでいる|在住の)[ \t]*)"
+    r"(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4}|[ァ-ヴー]{2,10}[ \t][ァ-ヴー]{2,10})"
     r"[ \t]*(?:です|と申します|といいます|と言います)"
+)
+# こども：ファム・ジア・バオ（2022年9月14日うまれ）, 母（渋谷 トシ、昭和12年…）: a name with its date of birth
+_NAME_WITH_BIRTH = compile_guarded(
+    r"(?:(?:こども|子ども|子供|" + _RELATION_WORDS + r")[ \t]*[:：][ \t]*(?P<k>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*[（(][^）)\n]{0,6}[0-9]{4}"
+    r"|(?:" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*(?P<p>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,4})[ \t]*[、,][ \t]*(?:明治|大正|昭和|平成|令和|[0-9]{4}))"
 )
 # 長男の妻 高見沢 アナ・パウラ（ブラジル国籍）: a relation, then a kanji surname and a katakana given name
 _RELATION_THEN_MIXED_NAME = compile_guarded(
@@ -93,6 +99,7 @@ _STAFF_TITLE_GLUED = compile_guarded(
     r"(?:主事|主査|主任|技師|係長|主幹|主査補|課長補佐|補佐|課長|室長|所長|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員|"
     r"書記長|委員長|民生委員|児童委員|民生児童委員)(?![一-龥])"
 )
+_PROFESSIONAL_AFTER = compile_guarded(r"(?:医師|弁護士|司法書士|行政書士|税理士|社会保険労務士|社労士)(?![一-龥])")
 _OFFICE_IN_PARENS = compile_guarded(r"[ \t]*[（(][^）)\n]{1,12}(?:課|係|室|部|局|所|センター)[）)]")
 _OCCUPATION = compile_guarded(
     r"(?:保健|看護|栄養|管理栄養|薬剤|介護|保育|弁護|税理|社労|行政書|医|歯科医|技|運転|消防|社会福祉|精神保健福祉|理学療法|作業療法|調理)[師士]$"
@@ -125,13 +132,14 @@ _NAME_END_STRICT = compile_guarded(
 _INTRO_STRONG = compile_guarded(r"と申します|と申し")
 # Tokens before a space and a known given name that are not a surname (東 美智子 is a name; 長女 美智子, 担当 美智子 are not).
 _NOT_SURNAME = frozenset(("氏名", "名前", "担当", "担当者", "本人", "世帯主", "相手", "方", "者", "様", "各位", "宛", "名", "代表", "記入", "署名", "印"))
-_PLACE_WORD = compile_guarded(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園|城)$")
+_PLACE_WORD = compile_guarded(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園)$")
 # Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
 _HAS_UPPER = compile_guarded(r"[A-Z]{2}")
 _LATIN_WORD = r"[A-Z][a-z']+(?:-[A-Z][a-z']+)?"
 _LATIN_NAME = compile_guarded(
     r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
     r"|" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){1,3}"  # Maria Cristina DELA CRUZ
+    r"|[A-Z]{2,}(?:-[A-Z]{2,})?,[ \t]*" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}"  # MENDOZA, Jose Ricardo
     r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){1,2}))(?![A-Za-z])"
 )
 _HAS_CAPITALISED = compile_guarded(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
@@ -147,12 +155,15 @@ _ORGANISATION_WORD = compile_guarded(
     r"University|College|School|Hospital|Clinic|City|Prefecture|Ward|Japan|Tokyo|Osaka|Kyoto|Bank|Shop|Store|Cafe|"
     r"Restaurant|Museum|Library|Gallery|Studio|Church|Temple|Shrine|Airport|Port|Bridge|Road|Street|Avenue|Plaza|"
     r"Square|Garden|Gardens|Mall|Market|Group|Association|Foundation|Institute|Agency|Ministry|Department|Division|"
-    r"Team|Project|Service|Services|Systems|Solutions|Lab|Labs|Design|Consulting|Desk|Support|Info|Information)\b"
+    r"Team|Project|Service|Services|Systems|Solutions|Lab|Labs|Design|Consulting|Desk|Support|Info|Information|Bureau)\b"
 )
 # A numbered row before a name: "3 LEE Soo-jin", "② Maria SANTOS"
 _ROW_NUMBER = compile_guarded(r"[ \t]*(?:[0-9]{1,3}[.)]?|[①-⑳]|[・•])[ \t]*")
 _HONORIFIC_AFTER = compile_guarded(r"[ \t]*(?:様|さん|さま|氏|殿)")
-_LATIN_TITLE_AFTER = compile_guarded(r"[ \t]*(?:様|さん|さま|氏|殿|博士|教授|准教授|先生)")
+_LATIN_TITLE_AFTER = compile_guarded(
+    r"[ \t]*(?:様|さん|さま|氏|殿|博士|教授|准教授|先生)"
+    r"|[ \t]*[（(][^）)\n]{0,4}(?:国籍|[0-9]{1,3}[ \t]*(?:歳|才))"  # Emily Clarke（英国籍、4年目）
+)
 # 国税徴収官（50代男性、宇野）: a surname after the person's age and sex in parentheses
 _SURNAME_AFTER_AGE = compile_guarded(
     r"[（(][ \t]*[0-9]{1,3}[ \t]*(?:代|歳)[^、,）)\n]{0,6}[、,][ \t]*(?P<n>[一-龥々]{1,3})[ \t]*[）)]"
@@ -663,6 +674,8 @@ def find_people(
             )
             # 西田 070-…: a surname alone with a phone number or an e-mail address on its line
             contact_line = alone and _CONTACT_AFTER.match(text, span_end) is not None
+            # 主治医 …クリニック 斎藤医師: a doctor or a lawyer outside the office, named by surname
+            professional = alone and _PROFESSIONAL_AFTER.match(text, span_end) is not None
             if honorific and _KATAKANA.match(morphemes[i][3]):
                 back = i - 1  # グエン・ヴァン・アンさん, ヨコヤマ ケンジさん: the whole katakana name
                 while back >= 0 and (not items or morphemes[back][0] >= items[-1].end):
@@ -695,7 +708,7 @@ def find_people(
             full = ("sei" in cats or "name" in cats) and "mei" in cats
             cats.discard("space")
             i = j + 1
-            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line):
+            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line or professional):
                 continue
             if public_notice and honorific and morphemes[k][3] == "君" and not labelled:
                 continue  # 桑野健太郎君。: a member called on by the chair in published minutes
@@ -834,6 +847,10 @@ def find_people(
         for m in _SURNAME_AFTER_AGE.finditer(text):
             if _is_surname(m.group("n")) and _free(items, *m.span("n")):
                 items.append(Item("PERSON", *m.span("n"), 2, "年齢・性別に続く姓 / surname given with age and sex"))
+    if "(" in text:
+        for m in _NAME_WITH_BIRTH.finditer(text):
+            group = "k" if m.group("k") else "p"
+            items = _as_one_name(items, *m.span(group), "続柄・生年月日を添えた氏名 / name given with a relation or a date of birth")
     if "・" in text or " " in text:
         for m in _KATAKANA_SELF_INTRO.finditer(text):
             items = _as_one_name(items, *m.span("n"), "名乗り（〜です／〜と申します）/ self-introduction")
