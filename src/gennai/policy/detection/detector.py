@@ -110,7 +110,7 @@ _PRIVATE_CONTACT = compile_guarded(
 _PUBLIC_CONTACT = compile_guarded(
     r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付"
     r"|(?i:reservations?|inquir(?:y|ies)|enquir(?:y|ies)|information desk|office|division|section|department|cent(?:er|re)"
-    r"|association|city hall|ward office|hotline|helpline)"
+    r"|association|city hall|ward office|hotline|helpline|station)"
     r"|(?<![住場])所|署|図書館|クリニック|医院|薬局|歯科|診療所|会館|公民館|美術館|博物館|病院|学校|大学|協会|組合|公社|機構|財団|委員会|ダイヤル|ホットライン|相談電話"
     r"|提出先|申込先|申込み先)[^\n。]{0,20}$"
 )
@@ -128,8 +128,8 @@ _POSTAL_OFFICE_AFTER = compile_guarded(
 _LABEL_ONLY = compile_guarded(r"[ \t]*(?:電話|でんわ|TEL|Tel|FAX|ファクス|代表|直通|℡)?[ \t]*(?:番号)?[ \t]*[:：]?[ \t]*$")
 _OFFICE_LINE = compile_guarded(
     r"^[ \t]*[【\[(（]?[ \t]*(?:問い?合わ?せ|お問い?合わ?せ|担当|連絡先|提出先|申込先|申込み|事務局|窓口|[^\n:：]{0,6}所在地)"
-    r"|(?:課|係|室|局|省|庁|役所|役場|事務所|事務局|センター)[ \t]*$"
-    r"|(?:市役所|区役所|町役場|村役場)"  # 小山市役所 かんきょうか（しやくしょ の ２かい）
+    r"|(?:課|係|室|局|部|省|庁|役所|役場|事務所|事務局|センター)[ \t]*$"
+    r"|(?:市役所|区役所|町役場|村役場|株式会社|有限会社|合同会社)"  # 小山市役所 かんきょうか（しやくしょ の ２かい）
     r"|(?i:association|cent(?:er|re)|office|city hall|division|section|department)[ \t]*$"
 )
 _PUBLIC_EMAIL = compile_guarded(

@@ -202,7 +202,7 @@ _EN_DATE = (
 )
 _BIRTH_ENGLISH = compile_guarded(r"(?:date of birth|birth ?date|DOB|born(?: on)?)(?:[ \t]+is)?[ \t]*[:：]?[ \t]*(?P<a>" + _EN_DATE + ")", re.I)
 _BIRTH = compile_guarded(
-    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?)(?:[ \t]+is)?[ \t]*(?:[(（](?:西暦|和暦|[A-Za-z /.]{2,16})[)）])?[ \t]*[:：はが]?[ \t]*"
+    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?|sinh ngày)(?:[ \t]+is)?[ \t]*(?:[(（](?:西暦|和暦|[A-Za-z /.]{2,16})[)）])?[ \t]*[:：はが]?[ \t]*"
     r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|うまれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
@@ -238,7 +238,7 @@ _OLD_ERA = compile_guarded(r"明治|大正|昭和|[MTS]")
 _BIRTH_HEADER = compile_guarded(r"生[ \t]*年[ \t]*月[ \t]*日")
 _EVENT_AFTER = compile_guarded(r"[ \t]*(?:付|から|まで|より|に|採用|入庁|入社|退職|死亡|転入|転出|受付|受理|届出|開始|終了|現在|時点|以降)")
 _ANY_DIGIT = compile_guarded(r"[0-9]")
-_BIRTH_EN = compile_guarded(r"birth|DOB|born", re.I)
+_BIRTH_EN = compile_guarded(r"birth|DOB|born|sinh ngày", re.I)
 _NUMBERS = compile_guarded(r"[0-9]+")
 
 

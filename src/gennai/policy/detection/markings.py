@@ -248,6 +248,7 @@ def _in_quotes(text: str, start: int, end: int) -> bool:
 
 
 _DECIDED = compile_guarded(r"決裁済|公表済|施行済|告示済|公布済")
+_EXAMPLE = compile_guarded(r"(?:起案|文書|文)(?:文|用紙)?の(?:例|記入例|ひな形|雛形|見本)|記入例")
 # 機密性1・機密性2・機密性3, 機密性2や3: the levels listed or explained, not a marking.
 _LEVEL_LIST_GAP = compile_guarded(r"[ \t]*(?:[・、,/／]|と|や|及び|または|又は|から|～|〜)[ \t]*")
 
@@ -323,8 +324,8 @@ def find_cues(text: str, public_notice: bool) -> list[tuple[int, int, str]]:
         m = pattern.search(text)
         if m is None:
             continue
-        if word == "起案用紙" and _DECIDED.search(text):
-            continue  # 起案用紙（決裁済・公表済み）: the decision is taken and published
+        if word == "起案用紙" and (_DECIDED.search(text) or _EXAMPLE.search(text)):
+            continue  # 起案用紙（決裁済・公表済み）: the decision is taken and published; 起案文の例: a training example
         out.append((m.start(), m.end(), reason))
     out.sort()
     return out

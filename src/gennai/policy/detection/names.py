@@ -68,7 +68,7 @@ _PERSON_LABELS = (
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
     r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
     r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
-    r"債務者|来庁者|来訪者|来所者|面談者|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|Sender|Applicant|Resident|Patient"
+    r"債務者|来庁者|来訪者|来所者|面談者|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
 )
 _LABEL = compile_guarded(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は|｜]?[ \t]*"
@@ -83,6 +83,14 @@ _KATAKANA_SELF_INTRO = compile_guarded(
     r"(?:(?:わたし|私|僕|ぼく)(?:は|の名前は)[ \t]*|(?:住む|住んでいる|在住の)[ \t]*)"
     r"(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4}|[ァ-ヴー]{2,10}[ \t][ァ-ヴー]{2,10})"
     r"[ \t]*(?:です|と申します|といいます|と言います)"
+)
+# 子どもが2人います（陽斗、結菜）: children's given names listed in parentheses
+_CHILDREN_LISTED = compile_guarded(
+    r"(?:子ども|子供|こども|息子|娘|孫)[^\n。（(]{0,10}[（(][ \t]*(?P<a>[一-龥々]{1,3}|[ぁ-ゖ]{2,4})[ \t]*[、,・][ \t]*(?P<b>[一-龥々]{1,3}|[ぁ-ゖ]{2,4})[ \t]*[）)]"
+)
+# 長女心愛（小2）, 長男湊（1歳）: a child's given name glued to the relation, with age or grade
+_RELATION_GLUED_GIVEN = compile_guarded(
+    r"(?:長女|長男|次女|次男|三女|三男|娘|息子|孫)(?P<n>[一-龥々]{1,3})[ \t]*[（(][ \t]*(?:[0-9]{1,2}[ \t]*(?:歳|才|か月|ヶ月|カ月)|(?:小|中|高)[ \t]*[0-9]|年長|年中|年少)"
 )
 # こども：ファム・ジア・バオ（2022年9月14日うまれ）, 母（渋谷 トシ、昭和12年…）: a name with its date of birth
 _NAME_WITH_BIRTH = compile_guarded(
@@ -106,7 +114,7 @@ _OCCUPATION = compile_guarded(
 )
 _PERSONAL_MATTER = compile_guarded(
     r"病気|休暇|休職|療養|復職|けが|怪我|負傷|懲戒|処分|診断|入院|通院|健康診断|健診|要治療|メンタル|ハラスメント|介護休業|育児休業|"
-    r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故"
+    r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故|感染|陽性|濃厚接触"
 )
 # A person spoken of by surname: 大谷という人, 志村という方
 _CALLED_AFTER = compile_guarded(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
@@ -135,7 +143,7 @@ _NOT_SURNAME = frozenset(("氏名", "名前", "担当", "担当者", "本人", "
 _PLACE_WORD = compile_guarded(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園)$")
 # Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
 _HAS_UPPER = compile_guarded(r"[A-Z]{2}")
-_LATIN_WORD = r"[A-Z][a-z']+(?:-[A-Z][a-z']+)?"
+_LATIN_WORD = r"[A-Z][a-z']+(?:-[A-Za-z][a-z']+)?"
 _LATIN_NAME = compile_guarded(
     r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
     r"|" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){1,3}"  # Maria Cristina DELA CRUZ
@@ -148,7 +156,7 @@ _HAS_CAPITALISED = compile_guarded(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 _CONTACT_AFTER = compile_guarded(r"[ \t]+(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
 # Maria Luisa FERNANDESです, "I am Rahul SHARMA": a romanised name introducing its bearer
 _LATIN_SELF_INTRO_AFTER = compile_guarded(r"[ \t]*(?:です|と申します|といいます|と言います)")
-_I_AM_BEFORE = compile_guarded(r"(?<![A-Za-z])(?:I am|I'm)[ \t]+$")
+_I_AM_BEFORE = compile_guarded(r"(?<![A-Za-z])(?:I am|I'm|[Tt]ôi là|[Tt]ên tôi là)[ \t]+$")
 # Words that make a romanised phrase a place or an organisation, not a person
 _ORGANISATION_WORD = compile_guarded(
     r"\b(?:Hall|Cent(?:er|re)|Sight|Tower|Building|Bldg|Park|Station|Hotel|Office|Inc|Ltd|Co|Corp|Corporation|Company|"
@@ -695,6 +703,8 @@ def find_people(
                         back -= 1
                     else:
                         break
+                while text[span_start] in "・=＝" and span_start < span_end:
+                    span_start += 1  # ・アンドウ タケシさん: a bullet before the name, not part of it
             line_start = text.rfind("\n", 0, span_start) + 1
             before = text[max(line_start, span_start - 30) : span_start]
             after = text[span_end : span_end + 12]
@@ -848,6 +858,13 @@ def find_people(
             if _is_surname(m.group("n")) and _free(items, *m.span("n")):
                 items.append(Item("PERSON", *m.span("n"), 2, "年齢・性別に続く姓 / surname given with age and sex"))
     if "(" in text:
+        for m in _CHILDREN_LISTED.finditer(text):
+            for group in ("a", "b"):
+                if _given_name_shape(m.group(group), False) and _free(items, *m.span(group)):
+                    items.append(Item("PERSON", *m.span(group), 2, "続柄に続く名 / given name after a family relation"))
+        for m in _RELATION_GLUED_GIVEN.finditer(text):
+            if m.group("n") not in _NOT_GIVEN_NAMES and _free(items, *m.span("n")):
+                items.append(Item("PERSON", *m.span("n"), 2, "続柄に続く名 / given name after a family relation"))
         for m in _NAME_WITH_BIRTH.finditer(text):
             group = "k" if m.group("k") else "p"
             items = _as_one_name(items, *m.span(group), "続柄・生年月日を添えた氏名 / name given with a relation or a date of birth")
@@ -885,7 +902,7 @@ def find_people(
                 start, end = m.start("list") + part.start(), m.start("list") + part.end()
                 if _free(items, start, end):
                     items.append(Item("PERSON", start, end, 2, "氏名欄の氏名 / personal name after a name label"))
-        for m in _NAMEPLATE.finditer(text) if "表札" in text else ():
+        for m in _NAMEPLATE.finditer(text) if "表札" in text or "名札" in text else ():
             if _free(items, *m.span("n")):
                 items.append(Item("PERSON", *m.span("n"), 2, "表札の氏名 / name on a nameplate"))
         for m in _CLOSING_THEN_SURNAME.finditer(text) if "\n" in text else ():
@@ -921,7 +938,7 @@ _KANA_NAME_WITH_AGE = compile_guarded(
 # 男子3名（タカハシ、モリ、イシイ）: the children of a group named in brackets
 _KANA_NAME_LIST = compile_guarded(r"(?:男子|女子|生徒|児童|男児|女児)[0-9]{1,2}名\((?P<list>[ァ-ヴー]{2,6}(?:[、,][ \t]*[ァ-ヴー]{2,6})+)\)")
 # 隣家（表札「木暮」）: the name on a house's nameplate
-_NAMEPLATE = compile_guarded(r"表札[^\n「」]{0,4}「(?P<n>[一-龥々]{1,4}|[ァ-ヴー]{2,8})」")
+_NAMEPLATE = compile_guarded(r"(?:表札|名札)[^\n「」]{0,4}「(?P<n>[一-龥々]{1,4}|[ァ-ヴー]{2,8}|[ぁ-ゖ]{2,6})」")
 # よろしくお願いいたします。⏎土屋: a surname alone on the line after a letter's closing
 _CLOSING_THEN_SURNAME = compile_guarded(
     r"(?:よろしくお願い(?:いた)?します|お願い申し上げます|以上です|失礼いたします|ありがとうございま(?:す|した))[。.!！]?[ \t]*\r?\n"
@@ -1248,7 +1265,7 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
 _GIVEN_KANA = compile_guarded(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
 # Common endings of given names (花子, 由美, 明日香, 太郎, 健介, 翔太 …).
 # 玉城 陽向で: a particle after a given name the dictionary splits
-_PARTICLE_AFTER = compile_guarded(r"[でがはとも](?![ぁ-ゖ]{2})")
+_PARTICLE_AFTER = compile_guarded(r"[でがはとも](?![ぁ-ゖ]{2})|[ \t]+[（(]")
 _GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵向")
 # One-character nouns that follow a name without being a given name (田中 案, 富士 山, 森 家).
 # Characters of form words written after a surname (記入欄, 欄外, 記載, 押印, 様式 …), never of a given name.
