@@ -418,8 +418,8 @@ def find_people(
             if surface in _RELATIONS:
                 if i + 2 < count and morphemes[i + 1][3] == "の":
                     relative = _relative_after_no(text, morphemes, i + 2, count)
-                    if relative is not None and _free(items, *relative):
-                        items.append(Item("PERSON", *relative, 2, "続柄に続く名 / given name after a family relation"))
+                    if relative is not None:
+                        _add_person(items, *relative, "続柄に続く名 / given name after a family relation")
                 i += 1
                 continue
             is_name = cat in _NAME_CATS or (
@@ -829,8 +829,7 @@ def find_people(
             ):
                 # the whole romanised name wins over a part of it found as a word (LEE Min Jun)
                 items = [it for it in items if not (start <= it.start and it.end <= m.end())]
-                if _free(items, start, m.end()):
-                    items.append(Item("PERSON", start, m.end(), 2, "氏名欄の氏名 / personal name after a name label"))
+                _add_person(items, start, m.end(), "氏名欄の氏名 / personal name after a name label")
     if "my " in text or "My " in text or "MY " in text:
         for m in _MY_NAME_IS.finditer(text):
             group = "n" if m.group("n") else "r"
@@ -839,8 +838,7 @@ def find_people(
                 items.append(Item("PERSON", m.start(group), m.end(group), 2, reason))
     if _CLOSING_WORD.search(text):
         for m in _LATIN_CLOSING.finditer(text):
-            if _free(items, m.start("n"), m.end("n")):
-                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "署名の氏名 / name signed under a letter's closing"))
+            _add_person(items, m.start("n"), m.end("n"), "署名の氏名 / name signed under a letter's closing")
     if "・" in text:
         for m in _KATAKANA_NAME_HONORIFIC.finditer(text):
             if not (public_notice and m.group("h") == "氏"):
@@ -855,16 +853,16 @@ def find_people(
                 items = _as_one_name(items, start, m.end("n"), "続柄を添えた氏名 / name given with a family relation")
     if "(" in text:
         for m in _SURNAME_AFTER_AGE.finditer(text):
-            if _is_surname(m.group("n")) and _free(items, *m.span("n")):
-                items.append(Item("PERSON", *m.span("n"), 2, "年齢・性別に続く姓 / surname given with age and sex"))
+            if _is_surname(m.group("n")):
+                _add_person(items, *m.span("n"), "年齢・性別に続く姓 / surname given with age and sex")
     if "(" in text:
         for m in _CHILDREN_LISTED.finditer(text):
             for group in ("a", "b"):
-                if _given_name_shape(m.group(group), False) and _free(items, *m.span(group)):
-                    items.append(Item("PERSON", *m.span(group), 2, "続柄に続く名 / given name after a family relation"))
+                if _given_name_shape(m.group(group), False):
+                    _add_person(items, *m.span(group), "続柄に続く名 / given name after a family relation")
         for m in _RELATION_GLUED_GIVEN.finditer(text):
-            if m.group("n") not in _NOT_GIVEN_NAMES and _free(items, *m.span("n")):
-                items.append(Item("PERSON", *m.span("n"), 2, "続柄に続く名 / given name after a family relation"))
+            if m.group("n") not in _NOT_GIVEN_NAMES:
+                _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
         for m in _NAME_WITH_BIRTH.finditer(text):
             group = "k" if m.group("k") else "p"
             items = _as_one_name(items, *m.span(group), "続柄・生年月日を添えた氏名 / name given with a relation or a date of birth")
@@ -879,8 +877,7 @@ def find_people(
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
     if "の" in text:
         for m in _RELATIVE_NO_OTHER_SCRIPT.finditer(text):
-            if _free(items, m.start("n"), m.end("n")):
-                items.append(Item("PERSON", m.start("n"), m.end("n"), 2, "続柄に続く名 / given name after a family relation"))
+            _add_person(items, m.start("n"), m.end("n"), "続柄に続く名 / given name after a family relation")
     if _KANA_PAIR.search(text):
         for m in _KANA_AFTER_COLON.finditer(text):
             start, end = m.span("n")
@@ -889,25 +886,23 @@ def find_people(
                 items = _as_one_name(items, start, end, "氏名欄の氏名 / personal name after a name label")
     if not public_notice:
         for m in _NAME_FIELD.finditer(text) if "名" in text else ():
-            if not _FIELD_WORD.search(m.group("n")) and _free(items, *m.span("n")):
-                items.append(Item("PERSON", *m.span("n"), 2, "氏名欄の氏名 / personal name after a name label"))
+            if not _FIELD_WORD.search(m.group("n")):
+                _add_person(items, *m.span("n"), "氏名欄の氏名 / personal name after a name label")
         for m in _RELATION_NAME_AGE.finditer(text) if "(" in text else ():
-            if _free(items, *m.span("n")) and m.group("n") not in _NOT_GIVEN_NAMES:
-                items.append(Item("PERSON", *m.span("n"), 2, "続柄に続く名 / given name after a family relation"))
+            if m.group("n") not in _NOT_GIVEN_NAMES:
+                _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
         for m in _KANA_NAME_WITH_AGE.finditer(text) if "(" in text else ():
-            if _free(items, *m.span("n")) and not (m.group("sex") and _common_noun(m.group("n"))):  # not サッカー(男子)
-                items.append(Item("PERSON", *m.span("n"), 2, "続柄に続く名 / given name after a family relation"))
+            if not (m.group("sex") and _common_noun(m.group("n"))):  # not サッカー(男子)
+                _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
         for m in _KANA_NAME_LIST.finditer(text) if "名(" in text else ():
             for part in re.finditer(r"[ァ-ヴー]+", m.group("list")):
                 start, end = m.start("list") + part.start(), m.start("list") + part.end()
-                if _free(items, start, end):
-                    items.append(Item("PERSON", start, end, 2, "氏名欄の氏名 / personal name after a name label"))
+                _add_person(items, start, end, "氏名欄の氏名 / personal name after a name label")
         for m in _NAMEPLATE.finditer(text) if "表札" in text or "名札" in text else ():
-            if _free(items, *m.span("n")):
-                items.append(Item("PERSON", *m.span("n"), 2, "表札の氏名 / name on a nameplate"))
+            _add_person(items, *m.span("n"), "表札の氏名 / name on a nameplate")
         for m in _CLOSING_THEN_SURNAME.finditer(text) if "\n" in text else ():
-            if _free(items, *m.span("n")) and _is_surname(m.group("n")):
-                items.append(Item("PERSON", *m.span("n"), 2, "署名の氏名 / name signed under a letter's closing"))
+            if _is_surname(m.group("n")):
+                _add_person(items, *m.span("n"), "署名の氏名 / name signed under a letter's closing")
     if columns.names:
         items = _whole_name_cells(text, items, columns)
     if contacts and not public_notice:
@@ -1147,6 +1142,12 @@ def _as_one_name(items: list[Item], start: int, end: int, reason: str) -> list[I
 
 def _free(items: list[Item], start: int, end: int) -> bool:
     return all(end <= it.start or start >= it.end for it in items)
+
+
+def _add_person(items: list[Item], start: int, end: int, reason: str) -> None:
+    """Add a PERSON item unless it overlaps one already found."""
+    if _free(items, start, end):
+        items.append(Item("PERSON", start, end, 2, reason))
 
 
 # "My name is Daniel Smith" (given name first in English text)
