@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from gennai.policy.detection.custom import CustomRules  # noqa: E402
-from gennai.policy.detection.detector import DefaultDetector, _mostly_japanese  # noqa: E402
+from gennai.policy.detection.detector import DefaultDetector  # noqa: E402
 from gennai.policy.detection.names import analyse  # noqa: E402
 from gennai.policy.detection.normalize import normalize  # noqa: E402
 from gennai.policy.detection.wording import MODEL_RESOURCE, WordingModel, features  # noqa: E402
@@ -141,8 +141,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         test = [i for i, d in enumerate(docs) if held_out_set(d["id"]) == name]
         train_idx = [i for i, d in enumerate(docs) if held_out_set(d["id"]) != name]
         weights, bias = train([feats[i] for i in train_idx], labels[train_idx])
-        fold = WordingModel(weights, bias, 1.0)
-        probs = {i: _probability(fold, feats[i]) if _judged(docs[i]["text"]) else 0.0 for i in test}
+        fold = WordingModel(weights, bias, 1.0, MIN_CHARS)
+        probs = {i: fold.probability_of(feats[i]) if fold.judges(normalize(docs[i]["text"]).text) else 0.0 for i in test}
         row = {"set": name, "docs": len(test)}
         for label, th in [("rules", None), *((f"model {t}", t) for t in thresholds)]:
             c = Counter()
@@ -169,17 +169,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             fh.write("\n" + report)
         print(f"appended to {DOCS.relative_to(ROOT)}")
     return 0
-
-
-def _judged(text: str) -> bool:
-    """The detector asks the model only about texts this long, mostly in Japanese."""
-    ntext = normalize(text).text
-    return len(ntext) >= MIN_CHARS and _mostly_japanese(ntext)
-
-
-def _probability(model: WordingModel, feats: set[str]) -> float:
-    z = model.bias + sum(model.weights.get(f, 0.0) for f in feats)
-    return 1.0 / (1.0 + float(np.exp(-np.clip(z, -30, 30))))
 
 
 def _recall_precision(c: Counter) -> tuple[float, float]:

@@ -225,7 +225,7 @@ class DefaultDetector:
             reason = f"内容: {cue} → 機密性2 / content cue → class 2"
             if reason not in reasons:
                 reasons.append(reason)
-        if cls < 2 and self.wording is not None and len(ntext) >= self.wording.min_chars and _mostly_japanese(ntext):
+        if cls < 2 and self.wording is not None and self.wording.judges(ntext):
             p = self.wording.probability(m[3] for chunk in analysis for m in chunk.morphemes)
             if p >= self.wording.threshold:
                 cls = 2
@@ -233,16 +233,6 @@ class DefaultDetector:
         if not reasons:
             reasons.append("該当なし / nothing found → class 1")
         return Detection(cls, tuple(entities), tuple(markings), tuple(reasons))
-
-
-_JAPANESE_CHAR = compile_guarded(r"[ぁ-ゖァ-ヺ一-龥々]")
-_LATIN_LETTER = compile_guarded(r"[A-Za-z]")
-
-
-def _mostly_japanese(text: str) -> bool:
-    """More Japanese characters than Latin letters: the wording model was trained on Japanese
-    and has nothing to say of an English text."""
-    return len(_JAPANESE_CHAR.findall(text)) > len(_LATIN_LETTER.findall(text))
 
 
 def _is_public(text: str) -> bool:

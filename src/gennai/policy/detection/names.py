@@ -601,6 +601,8 @@ def find_people(
                 and (_NAME_END_STRICT.match(text, morphemes[j + 1][1]) or _PARTICLE_AFTER.match(text, morphemes[j + 1][1]))
             ):
                 j += 1  # 笹川 優斗: a given name the dictionary splits (優 + 斗)
+            # 長男金城 勝也と同居: a family relation written right before a surname and given name
+            relation_before = i >= 3 and morphemes[i - 3][3] in _RELATIONS
             if (
                 cat == "mei"
                 and i >= 2
@@ -613,17 +615,17 @@ def find_people(
                 and morphemes[i - 2][3] not in _RELATIONS
                 and morphemes[i - 2][3] not in _NOT_SURNAME
                 and not _TITLE_WORD.fullmatch(morphemes[i - 2][3])
-                and (not _PLACE_WORD.match(morphemes[i - 2][3]) or (i >= 3 and morphemes[i - 3][3] in _RELATIONS))
+                and (not _PLACE_WORD.match(morphemes[i - 2][3]) or relation_before)
                 and (
                     i == 2
                     or morphemes[i - 3][2] in ("space", "other") and not _is_kanji(morphemes[i - 3][3][-1:] or "a")
-                    or morphemes[i - 3][3] in _RELATIONS  # 長男金城 勝也と同居: a relation written right before the name
+                    or relation_before
                 )
                 and (not items or morphemes[i - 2][0] >= items[-1].end)
-                and (_NAME_END.match(text, morphemes[j][1]) or (i >= 3 and morphemes[i - 3][3] in _RELATIONS))
+                and (_NAME_END.match(text, morphemes[j][1]) or relation_before)
                 and (
                     morphemes[i - 2][2] == "proper"
-                    or (i >= 3 and morphemes[i - 3][3] in _RELATIONS)
+                    or relation_before
                     or _LABEL.search(text, max(text.rfind("\n", 0, morphemes[i - 2][0]) + 1, morphemes[i - 2][0] - 30), morphemes[i - 2][0])
                     # 大橋 美千代 様: a common noun as a surname before an honorific (not 本日, 今回: 副詞可能)
                     or (_HONORIFIC_AFTER.match(text, morphemes[j][1]) and tokens[i - 2].part_of_speech()[2] == "一般")
@@ -855,7 +857,6 @@ def find_people(
         for m in _SURNAME_AFTER_AGE.finditer(text):
             if _is_surname(m.group("n")):
                 _add_person(items, *m.span("n"), "年齢・性別に続く姓 / surname given with age and sex")
-    if "(" in text:
         for m in _CHILDREN_LISTED.finditer(text):
             for group in ("a", "b"):
                 if _given_name_shape(m.group(group), False):

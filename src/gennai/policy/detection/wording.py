@@ -21,6 +21,8 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
+from gennai.policy.detection.prefilter import compile_guarded
+
 MODEL_RESOURCE = "policy/detection/data/wording_model.json"
 
 
@@ -46,9 +48,18 @@ class WordingModel:
     min_chars: int = 80
     about: dict[str, Any] = field(default_factory=dict)
 
+    def judges(self, text: str) -> bool:
+        """Whether the model has anything to say of this (normalised) text: min_chars or more,
+        and more Japanese characters than Latin letters (it was trained on Japanese)."""
+        return len(text) >= self.min_chars and len(_JAPANESE_CHAR.findall(text)) > len(_LATIN_LETTER.findall(text))
+
     def probability(self, surfaces: Iterable[str]) -> float:
+        return self.probability_of(features(surfaces))
+
+    def probability_of(self, present: set[str]) -> float:
+        """The probability for a text's features (as `features` gives them)."""
         weights = self.weights
-        z = self.bias + sum(weights.get(f, 0.0) for f in features(surfaces))
+        z = self.bias + sum(weights.get(f, 0.0) for f in present)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_json(self) -> dict[str, Any]:
@@ -63,6 +74,10 @@ class WordingModel:
             min_chars=int(data["min_chars"]),
             about=dict(data.get("about", {})),
         )
+
+
+_JAPANESE_CHAR = compile_guarded(r"[ぁ-ゖァ-ヺ一-龥々]")
+_LATIN_LETTER = compile_guarded(r"[A-Za-z]")
 
 
 @lru_cache(maxsize=1)
