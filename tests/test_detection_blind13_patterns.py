@@ -9,10 +9,7 @@ from __future__ import annotations
 import pytest
 
 from gennai.policy.detection import detect
-
-
-def found(text: str, kind: str) -> list[str]:
-    return [text[e.start : e.end] for e in detect(text).entities if e.type == kind]
+from tests.support.findings import found
 
 
 @pytest.mark.parametrize(

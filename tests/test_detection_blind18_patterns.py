@@ -10,12 +10,9 @@ from __future__ import annotations
 import pytest
 
 from gennai.policy.detection import DefaultDetector, detect
+from tests.support.findings import found
 
 RULES = DefaultDetector(wording=None)
-
-
-def found(text: str, kind: str) -> list[str]:
-    return [text[e.start : e.end] for e in detect(text).entities if e.type == kind]
 
 
 @pytest.mark.parametrize(
