@@ -69,6 +69,8 @@ BLIND_SETS = {
     "blind16": ("h-blind16-", "99i_heldout_blind16.md", "sixteenth"),
     "blind17": ("h-blind17-", "99j_heldout_blind17.md", "seventeenth"),
     "blind18": ("h-blind18-", "99k_heldout_blind18.md", "eighteenth"),
+    "blind19": ("h-blind19-", "99l_heldout_blind19.md", "nineteenth"),
+    "blind20": ("h-blind20-", "99m_heldout_blind20.md", "twentieth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
