@@ -74,6 +74,9 @@ _PRIVATE_LABEL = compile_guarded(
     # 住所：〒000-0000 ○○市…: the postal code between the label and the address
     r"|(?:現住所|住所|居所|自宅|住居|居住地|お住まい|転居先|転入先|実家|帰省先)[ \t]*[:：]?[ \t]*〒?[ \t]*[0-9]{3}-?[0-9]{4}[ \t]*$"
 )
+# A public notice that an office moves: its 新住所 / 移転先 is the office's.
+_OFFICE_MOVE = compile_guarded(r"(?:事務所|庁舎|窓口|センター|出張所|支所|分室|分庁舎|局|署|役場|支店|営業所|相談室)(?:の|を)?[ \t]*(?:移転|移設)")
+_NEW_PLACE_LABEL = compile_guarded(r"(?:新住所|新所在地|移転先|新庁舎)[ \t]*[:：]?[ \t]*(?:〒?[ \t]*[0-9]{3}-?[0-9]{4})?[ \t]*$")
 # "譲渡人：山田 花子（市内の住所）": an address in parentheses after a labelled person.
 # 飯塚 正義氏（東京都八王子市…）: a person's address in parentheses after their name
 _HONORIFIC_PAREN_BEFORE = compile_guarded(r"(?:様|さん|氏|殿)[ \t]*[（(][ \t]*$")
@@ -161,6 +164,8 @@ def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS
             or _addressee_above(text, line_start, start)
             or bool(_HONORIFIC_PAREN_BEFORE.search(before))
         )
+        if private and public_notice and _NEW_PLACE_LABEL.search(before) and _OFFICE_MOVE.search(text):
+            private = False  # 事務所移転のお知らせ … 新住所：〒… : the office's new address, not a person's
         if m.group("bare") is not None and not (
             private
             or (not public_notice and (_PERSON_ROW_PAREN.search(before) or _alone_on_line(text, line_start, start, end)))

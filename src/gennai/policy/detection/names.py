@@ -68,7 +68,7 @@ _PERSON_LABELS = (
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
     r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
     r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
-    r"債務者|来庁者|来訪者|来所者|面談者|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
+    r"債務者|来庁者|来訪者|来所者|面談者|登録者|申告者|求職者|故人|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
 )
 _LABEL = compile_guarded(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は|｜]?[ \t]*"
@@ -95,7 +95,10 @@ _RELATION_GLUED_GIVEN = compile_guarded(
 # こども：ファム・ジア・バオ（2022年9月14日うまれ）, 母（渋谷 トシ、昭和12年…）: a name with its date of birth
 _NAME_WITH_BIRTH = compile_guarded(
     r"(?:(?:こども|子ども|子供|" + _RELATION_WORDS + r")[ \t]*[:：][ \t]*(?P<k>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*[（(][^）)\n]{0,6}[0-9]{4}"
-    r"|(?:" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*(?P<p>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,4})[ \t]*[、,][ \t]*(?:明治|大正|昭和|平成|令和|[0-9]{4}))"
+    r"|(?:" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*(?P<p>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,4})[ \t]*[、,][ \t]*(?:明治|大正|昭和|平成|令和|[0-9]{4})"
+    # 長女（結衣、令和3年5月12日生）: a given name alone, then a date of birth
+    r"|(?:" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*(?P<g>[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6})[ \t]*[、,][ \t]*"
+    r"(?:明治|大正|昭和|平成|令和|[0-9]{4})[^）)\n]{0,14}生)"
 )
 # 長男の妻 高見沢 アナ・パウラ（ブラジル国籍）: a relation, then a kanji surname and a katakana given name
 _RELATION_THEN_MIXED_NAME = compile_guarded(
@@ -180,6 +183,8 @@ _SALUTATION = compile_guarded(r"(?:Dear|Hello|Hi|To|Mr\.?|Ms\.?|Mrs\.?|Dr\.?|Pro
 # Maria SANTOS（1990-12-04生）: a romanised name followed by a birth date
 _BIRTH_PAREN_AFTER = compile_guarded(r"[ \t]*[（(][^）)\n]{4,20}?生")
 # 娘のMei Tanaka-Brown: a romanised name after a family relation and の
+# 子ども（TRAN Minh Anh、2021/03/15生）: a romanised name in brackets after a family relation
+_RELATION_PAREN_BEFORE = compile_guarded(r"(?:子ども|子供|こども|" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*$")
 _RELATION_NO_BEFORE = compile_guarded(r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*$")
 _HIGH_TITLES = (
     r"(?:代表取締役(?:社長|会長)?|代表執行役|危機管理監|技監|総監|副?大臣|大臣政務官|政務官|副?長官|副?知事|副?市長|副?町長|副?村長|区長|総理大臣|首相|議長|副議長|委員長|大使|総裁|"
@@ -202,7 +207,8 @@ _PUBLIC_ROLES = (
 # any office ending in 長 (分団長, 班長, 園長 …) and a few others, named before a person in a
 # public notice or an attendance list
 _ANY_HEAD = (
-    r"(?:[一-龥]{1,4}長|会頭|頭取|団員|会員|[一-龥]{0,6}(?:研究員|専門員|指導員|相談員|支援員|調査員|学芸員|司書|助教|技官|指導官|調査官|研究官|専門官)"
+    r"(?:[一-龥]{1,4}長|会頭|頭取|団員|会員|[一-龥]{0,6}(?:研究員|専門員|指導員|相談員|支援員|調査員|学芸員|司書|助教)"
+    r"|[一-龥]{1,7}官(?![一-龥])"  # any office ending in 官: 首席登記官, 主任監察監督官, 首席遺言書保管官, 技官
     r"|(?:紹介者|出場者|発表者|出品者|優勝者?|準優勝|最優秀賞|優秀賞|奨励賞|入選|金賞|銀賞|銅賞|代表選手))"
 )
 _TITLE_BEFORE = compile_guarded(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[|｜]?[ \t]*[:：の]?[ \t]*$")
@@ -352,6 +358,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     return out
 
 
+_PLACE_BEFORE = compile_guarded(r"[都道府県市区町村郡]$")
 _NAME_CATS = frozenset(("sei", "mei", "name"))
 _CANDIDATE_CATS = frozenset(("sei", "mei", "name", "proper"))
 _WATCHED_WORDS = _RELATIONS | _HONORIFICS
@@ -484,6 +491,9 @@ def find_people(
             if is_name and _TITLE_WORD.fullmatch(surface):
                 i += 1
                 continue  # 助教 (tagged as a given name) before 篠原 圭吾: a title, not part of the name
+            if is_name and i > 0 and morphemes[i - 1][1] == start and _PLACE_BEFORE.search(morphemes[i - 1][3]):
+                i += 1
+                continue  # 京都市上京区西洞院通: a street or town name glued to the ward before it
             if is_name and cat == "proper":
                 cat = "sei"
             unknown_before_honorific = (
@@ -823,6 +833,7 @@ def find_people(
                 or _BIRTH_PAREN_AFTER.match(text, m.end())
                 or _OTHER_WRITING.match(text, m.end())
                 or _RELATION_NO_BEFORE.search(before)
+                or _RELATION_PAREN_BEFORE.search(before)
                 or (m.group("given") is None and _LATIN_SELF_INTRO_AFTER.match(text, m.end()))
                 or (
                     (_CONTACT_AFTER.match(text, m.end()) or _ROW_NUMBER.fullmatch(before) or _I_AM_BEFORE.search(before))
@@ -841,6 +852,10 @@ def find_people(
     if _CLOSING_WORD.search(text):
         for m in _LATIN_CLOSING.finditer(text):
             _add_person(items, m.start("n"), m.end("n"), "署名の氏名 / name signed under a letter's closing")
+    if "・" in text and not public_notice:
+        for m in _KATAKANA_WITH_OTHER_SCRIPT.finditer(text):
+            items = _as_one_name(items, *m.span("n"), "別表記を添えた氏名 / name given in two scripts")
+            items = _as_one_name(items, *m.span("o"), "別表記を添えた氏名 / name given in two scripts")
     if "・" in text:
         for m in _KATAKANA_NAME_HONORIFIC.finditer(text):
             if not (public_notice and m.group("h") == "氏"):
@@ -865,7 +880,9 @@ def find_people(
             if m.group("n") not in _NOT_GIVEN_NAMES:
                 _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
         for m in _NAME_WITH_BIRTH.finditer(text):
-            group = "k" if m.group("k") else "p"
+            group = "k" if m.group("k") else "p" if m.group("p") else "g"
+            if group == "g" and m.group("g") in _NOT_GIVEN_NAMES:
+                continue
             items = _as_one_name(items, *m.span(group), "続柄・生年月日を添えた氏名 / name given with a relation or a date of birth")
     if "・" in text or " " in text:
         for m in _KATAKANA_SELF_INTRO.finditer(text):
@@ -1032,7 +1049,15 @@ _HONORIFIC_CHAR = compile_guarded(r"様|さん|さま|殿")
 _RELATIVE_NO_OTHER_SCRIPT = compile_guarded(
     r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*"
     r"(?P<n>[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?(?=[ \t]*(?:[（(、,]|が|は|を|と|に|も))"
-    r"|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){0,3}(?=[ \t]*(?:さん|様|氏|くん|ちゃん|[（(])))"
+    r"|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){0,3}(?=[ \t]*(?:さん|様|氏|くん|ちゃん|[（(]))"
+    # 母のキム・ヨンスクが: a name in parts, then a particle
+    r"|[ァ-ヴー]{1,8}(?:・[ァ-ヴー]{1,8}){1,3}(?=[ \t]*(?:が|は|を|と|に|も|の|[、,])))"
+)
+# キム・ミンジ（金 敏智）, ゴメス・マリア（Maria GOMES）: a katakana name in parts with the same
+# name in another script in brackets
+_KATAKANA_WITH_OTHER_SCRIPT = compile_guarded(
+    r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*\([ \t]*"
+    r"(?P<o>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}|[一-龥々]{1,2}[ \t][一-龥々]{1,3})[ \t]*\)"
 )
 # A name in kana after a label: 氏名：ヤマダ タロウ, 世帯主：やまだ はなこ
 # (also after a label and a space or は: 児童名（ふりがな） しみず はると, 名前はミヤザキ ユウト)

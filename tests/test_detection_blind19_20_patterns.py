@@ -1,0 +1,67 @@
+"""From the nineteenth and twentieth blind sets ('blind19', a Tokyo special ward office, and
+'blind20', national government regional offices; development sets now): names that the rules
+missed (a child's given name with a date of birth, foreign names in two scripts, new name
+labels) and public texts read as sensitive (officials in a press release's contact block, a
+help desk's number, a published 随意契約 with its 予定価格, a Kyoto street name, an office's
+new address)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gennai.policy.detection import DefaultDetector
+from tests.support.findings import found
+
+RULES = DefaultDetector(wording=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("世帯員：夫（岩崎 直樹）と長女（結衣、令和3年5月12日生）の3人", "PERSON", "結衣"),
+        ("登録者：ゴメス・マリア（Maria GOMES）\n生年月日：1984年2月3日", "PERSON", "ゴメス・マリア"),
+        ("登録者：ゴメス・マリア（Maria GOMES）\n生年月日：1984年2月3日", "PERSON", "Maria GOMES"),
+        ("夫 Nguyen Van Ducと子ども（TRAN Minh Anh、2021/03/15生）と暮らしています。", "PERSON", "TRAN Minh Anh"),
+        ("国民健康保険料係 御中\n\nキム・ミンジ（金 敏智）と申します。", "PERSON", "キム・ミンジ"),
+        ("国民健康保険料係 御中\n\nキム・ミンジ（金 敏智）と申します。", "PERSON", "金 敏智"),
+        ("昨年、母のキム・ヨンスクが韓国に帰国しました。", "PERSON", "キム・ヨンスク"),
+        ("今年5月にタイ国籍のナリサラー・ブンミー（NARISARA BOONMEE）と結婚しました。", "PERSON", "NARISARA BOONMEE"),
+        ("被害申告者：石橋 美和（平成9年3月30日生、会社員）", "PERSON", "石橋 美和"),
+    ],
+)
+def test_found(text: str, kind: str, value: str) -> None:
+    assert value in found(text, kind)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # officials in the contact block of a press release, the office alone on the line below the label
+        "令和7年5月30日\n東北農政局\n\n交付金の採択結果について（第1次分）\n\n東北農政局は、本日、次の2事業を採択しました。\n\n"
+        "【お問い合わせ先】\n東北農政局 生産部 生産技術環境課\n課長 石黒 隆史、担当 堀内\n代表：022-263-1111（内線4315）",
+        # 照会先, and titles ending in 官
+        "令和7年2月20日\n大阪労働局\n\n重点監督の実施結果を公表します\n\n監督結果の詳細は別添（1～8ページ）のとおりです。\n\n"
+        "【照会先】\n大阪労働局 労働基準部 監督課\n課長　宮内 正吾\n主任監察監督官　久保田 隆\n電話：06-6949-6490",
+        "令和7年9月10日\n札幌司法書士会 御中\n\n札幌法務局 不動産登記部門\n統括登記官　菅野 浩二\n文書番号 537914842493\n\n"
+        "年末年始における登記申請の受付について（お知らせ）",
+        # a help desk's number
+        "登記・供託オンライン申請システムの停止について\n\n次の日時は、システムメンテナンスのため全サービスを停止します。\n"
+        "問い合わせ：登記・供託オンライン申請システム ヘルプデスク　050-3786-5711",
+        # a published 随意契約: its 予定価格 is public after the contract
+        "随意契約に係る情報の公表（物品・役務等）\n\n契約担当官　東京出入国在留管理局長　中島 孝明\n"
+        "件名：多言語通訳業務\n契約締結日：令和7年4月1日\n予定価格：25,102,000円　契約金額：24,816,000円　落札率：98.9％",
+        # a Kyoto street address, where the street reads as a surname and a given name
+        "会場：近畿農政局 1階 ロビー（京都市上京区西洞院通下長者町下る丁子風呂町）\n入場無料",
+        # an office's new address in a notice that it moves
+        "年金事務所移転のお知らせ\n\n松山東年金事務所は、令和8年1月13日（火）から次の場所で業務を開始します。\n"
+        "新住所：〒790-0011 愛媛県松山市千舟町4丁目6番3号 松山千舟ビル3階\n電話番号：089-946-2146（変更はありません）",
+    ],
+)
+def test_public_texts_stay_class_1(text: str) -> None:
+    result = RULES.detect(text)
+    assert result.proposed_class == 1, result.reasons
+
+
+def test_a_residents_new_address_in_a_moving_notice_stays_private() -> None:
+    text = "転居のお知らせ\n\nこのたび下記に転居しました。\n新住所：〒790-0011 愛媛県松山市千舟町4丁目6番3号 メゾン千舟203号室\n山田 花子"
+    assert RULES.detect(text).proposed_class == 2
