@@ -73,7 +73,7 @@ _PERSON_LABELS = (
 _LABEL = compile_guarded(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は|｜]?[ \t]*"
     r"(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?:\(|（|\")?"
-    r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（は]?[ \t]*)$",
+    r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（は・]?[ \t]*)$",
     re.I,
 )
 # A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
@@ -117,7 +117,7 @@ _OCCUPATION = compile_guarded(
 )
 _PERSONAL_MATTER = compile_guarded(
     r"病気|休暇|休職|療養|復職|けが|怪我|負傷|懲戒|処分|診断|入院|通院|健康診断|健診|要治療|メンタル|ハラスメント|介護休業|育児休業|"
-    r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故|感染|陽性|濃厚接触"
+    r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故|感染|陽性|濃厚接触|容疑|収賄|贈賄|横領|不祥事|非違行為|事情聴取|任意聴取|逮捕|捜査"
 )
 # A person spoken of by surname: 大谷という人, 志村という方
 _CALLED_AFTER = compile_guarded(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
@@ -128,7 +128,7 @@ _NOT_GIVEN_NAMES = frozenset(
     ("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から", "記入", "署名", "自署", "押印", "印", "本人", "不明")
 )
 _NAME_END = compile_guarded(
-    r"(?:[ \t\n\r、,，。（(「)）/|]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
+    r"(?:[ \t\n\r、,，。（(「)）/|:：]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
     r"|[一-龥]{0,5}?(?:長|士|官|主任|主査|主事|補佐|技師|教諭|講師|医師|看護師|保育士)(?![一-龥]))"
 )
 _NAME_END_STRICT = compile_guarded(
@@ -157,6 +157,7 @@ _HAS_CAPITALISED = compile_guarded(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 # On the same line after a romanised name: a phone number or an e-mail address (a row of contacts):
 # Pham Van Long 080-…
 _CONTACT_AFTER = compile_guarded(r"[ \t]+(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
+_CONTACT_PAREN_AFTER = compile_guarded(r"[ \t]*\([ \t]*(?:TEL|Tel|電話|携帯)?[ \t]*[:：]?[ \t]*0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}[ \t]*[)、,]")
 # Maria Luisa FERNANDESです, "I am Rahul SHARMA": a romanised name introducing its bearer
 _LATIN_SELF_INTRO_AFTER = compile_guarded(r"[ \t]*(?:です|と申します|といいます|と言います)")
 _I_AM_BEFORE = compile_guarded(r"(?<![A-Za-z])(?:I am|I'm|[Tt]ôi là|[Tt]ên tôi là)[ \t]+$")
@@ -477,6 +478,16 @@ def find_people(
             if (
                 not is_name
                 and cat == "proper"
+                and not public_notice
+                and 2 <= len(surface) <= 3
+                and _is_kanji(surface)
+                and not _PLACE_WORD.match(surface)
+                and _PROFESSIONAL_AFTER.match(text, end)
+            ):
+                is_name = True  # 主治医：平田医師: a surname the dictionary knows as a place name, glued to 医師
+            if (
+                not is_name
+                and cat == "proper"
                 and 2 <= len(surface) <= 3
                 and _is_kanji(surface)
                 and i + 2 < count
@@ -569,7 +580,7 @@ def find_people(
                     and len(nxt[3]) <= 2
                     and "\n" not in nxt[3]
                     and j + 2 < count
-                    and morphemes[j + 2][2] in ("noun", "proper")
+                    and (morphemes[j + 2][2] in ("noun", "proper") or (morphemes[j + 2][2] == "other" and len(morphemes[j + 2][3]) == 1))
                     and len(morphemes[j + 2][3]) <= 3
                     and _is_kanji(morphemes[j + 2][3])
                     and morphemes[j + 2][3] not in _NOT_GIVEN_NAMES
@@ -696,6 +707,10 @@ def find_people(
             contact_line = alone and _CONTACT_AFTER.match(text, span_end) is not None
             # 主治医 …クリニック 斎藤医師: a doctor or a lawyer outside the office, named by surname
             professional = alone and _PROFESSIONAL_AFTER.match(text, span_end) is not None
+            # 高野世帯を内定とする: a household named by its surname
+            household = alone and text.startswith("世帯", span_end) and not text.startswith("世帯数", span_end)
+            # 総務課 長岡（075-692-3341）: a surname alone with a phone number in brackets
+            contact_line = contact_line or (alone and _CONTACT_PAREN_AFTER.match(text, span_end) is not None)
             if honorific and _KATAKANA.match(morphemes[i][3]):
                 back = i - 1  # グエン・ヴァン・アンさん, ヨコヤマ ケンジさん: the whole katakana name
                 while back >= 0 and (not items or morphemes[back][0] >= items[-1].end):
@@ -730,7 +745,7 @@ def find_people(
             full = ("sei" in cats or "name" in cats) and "mei" in cats
             cats.discard("space")
             i = j + 1
-            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line or professional):
+            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line or professional or household):
                 continue
             if public_notice and honorific and morphemes[k][3] == "君" and not labelled:
                 continue  # 桑野健太郎君。: a member called on by the chair in published minutes
@@ -811,6 +826,8 @@ def find_people(
                 reason = "身上に関する職員の姓 / staff member whose personal matter is discussed"
             elif labelled:
                 reason = "氏名欄の氏名 / personal name after a name label"
+            elif household:
+                reason = "世帯の姓 / household named by its surname"
             else:
                 reason = "氏名（姓名）/ personal name (family and given name)"
             items.append(Item("PERSON", span_start, span_end, 2, reason))
@@ -1189,7 +1206,7 @@ _MY_NAME_IS = compile_guarded(
 _READING = compile_guarded(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
 # The same person written another way, after a romanised name: NGUYEN THI HOA（グエン・ティ・ホア）, CHEN Yuting（陳 雨婷）
 _OTHER_WRITING = compile_guarded(
-    r"[ \t]*[（(][ \t]*(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3})[ \t]*[）)]"
+    r"[ \t]*[（(][ \t]*(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3}|[ぁ-ゖ]{1,8}[ \t][ぁ-ゖ]{1,8})[ \t]*[）)]"
 )
 # 早瀬 ミア（HAYASE Mia）: the romanised name after a Japanese one
 _LATIN_WRITING = compile_guarded(
