@@ -35,6 +35,8 @@ RULES = DefaultDetector(wording=None)
         ("・ADHDの診断あり（主治医：平田医師）\n・授業中の離席が多い", "PERSON", "平田"),
         ("選考基準（ひとり親加点）により高野世帯を内定とする。", "PERSON", "高野"),
         ("見積依頼先：洛南システムズ 総務課 長岡（075-692-3341）", "PERSON", "長岡"),
+        ("技術提案評価結果（評価委員限り）\n評価委員：教育指導課長、学校ICT担当係長、外部委員 菊地 秀樹（大学准教授）", "PERSON", "菊地 秀樹"),
+        ("・区立石神井東中学校の教諭（小山 健太、保健体育）が、部活動中に生徒の頬をたたいた事案。", "PERSON", "小山 健太"),
         ("住所：練馬区光が丘3丁目9番2-508号\n減免理由：失業", "ADDRESS", "練馬区光が丘3丁目9番2-508号"),
         ("住所：東京都練馬区光が丘3丁目9番2-508号室\n電話", "ADDRESS", "東京都練馬区光が丘3丁目9番2-508号室"),
         ("住所：大阪府泉佐野市りんくう往来南3-12 シーサイドりんくう1108\n電話", "ADDRESS", "大阪府泉佐野市りんくう往来南3-12 シーサイドりんくう1108"),
@@ -71,6 +73,16 @@ def test_found(text: str, kind: str, value: str) -> None:
 def test_public_texts_stay_class_1(text: str) -> None:
     result = RULES.detect(text)
     assert result.proposed_class == 1, result.reasons
+
+
+def test_a_selection_board_named_in_a_published_result_is_not_personal_data() -> None:
+    text = "入札結果のお知らせ\n\n評価委員：教育指導課長、外部委員 菊地 秀樹（大学准教授）\n落札者：株式会社ネクストエデュ"
+    assert "菊地 秀樹" not in [text[e.start : e.end] for e in RULES.detect(text).entities]
+
+
+def test_a_speaker_named_in_brackets_after_a_title_is_not_personal_data() -> None:
+    text = "会議録（公開）\n○農業政策課長（井上 剛）\n　ご説明します。"
+    assert "井上 剛" not in [text[e.start : e.end] for e in RULES.detect(text).entities]
 
 
 def test_a_residents_new_address_in_a_moving_notice_stays_private() -> None:

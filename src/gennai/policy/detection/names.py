@@ -260,6 +260,9 @@ _ROSTER_LINE = compile_guarded(
     r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席(?:した|する)?(?:職員|者|委員)?|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)"
     r"(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]"
 )
+# A selection board's members (評価委員：…): named in their role once published, private before
+_MORE_IN_PARENS = compile_guarded(r"[ \t]*[、,][^)\n]{1,20}\)[ \t]*(?:が|は|を|に|の|と)")
+_SELECTION_BOARD = compile_guarded(r"[ \t]*[・※]?[^\n:：]{0,8}?(?:審査委員|選定委員|評価委員)(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]")
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
 _VENDOR_CONTACT = compile_guarded(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
 _NOT_NAMES = frozenset(("申立人", "申立", "申立者"))
@@ -765,8 +768,13 @@ def find_people(
                 continue  # 犬の名前 コタロウ: a pet's name
             if span_end - span_start == 3 and not (honorific or labelled) and _LETTER_SPACED.search(before):
                 continue  # 予 定 価 格 調 書: a heading with its letters spaced out
-            if not labelled and ("(" in before or "○" in before or "◯" in before or "番" in before) and _TITLE_PAREN_BEFORE.search(before):
-                continue  # ○農業政策課長（井上 剛）: a speaker named in that role
+            if (
+                not labelled
+                and ("(" in before or "○" in before or "◯" in before or "番" in before)
+                and _TITLE_PAREN_BEFORE.search(before)
+                and not _MORE_IN_PARENS.match(text, span_end)
+            ):
+                continue  # ○農業政策課長（井上 剛）: a speaker named in that role (not 教諭（小山 健太、保健体育）が)
             if text[span_end - 1 : span_end] in _HIRAGANA_SET and text[span_end : span_end + 1] in _HIRAGANA_SET and not (honorific or intro):
                 continue  # すぎうら しゅう|さく: a kana word the dictionary cut short, not a name ending here
             if text[span_start:span_end] in _NOT_NAMES:
@@ -786,6 +794,8 @@ def find_people(
             if not labelled and _TITLE_BEFORE.search(before) and _staff_contact(text, span_end):
                 continue  # 課長補佐 石動 誠（内線 2373）: staff named as the office's contact
             roster = _ROSTER_LINE.match(text, line_start) is not None
+            if roster and not public_notice and _SELECTION_BOARD.match(text, line_start):
+                roster = False  # 評価委員：… in an evaluation not yet published: who sits on the board is not public
             if (
                 (not labelled or roster)
                 and (public_notice or roster)
