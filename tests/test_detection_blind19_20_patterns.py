@@ -37,6 +37,11 @@ RULES = DefaultDetector(wording=None)
         ("見積依頼先：洛南システムズ 総務課 長岡（075-692-3341）", "PERSON", "長岡"),
         ("技術提案評価結果（評価委員限り）\n評価委員：教育指導課長、学校ICT担当係長、外部委員 菊地 秀樹（大学准教授）", "PERSON", "菊地 秀樹"),
         ("・区立石神井東中学校の教諭（小山 健太、保健体育）が、部活動中に生徒の頬をたたいた事案。", "PERSON", "小山 健太"),
+        # earlier sets' misses, fixed this round
+        ("10/21 同社営業部 石黒課長より見積受領。当初見積より5%高い。", "PERSON", "石黒"),
+        ("先方　株式会社みなと都市開発 開発事業部 藤原部長、桑島主任\n内容", "PERSON", "桑島"),
+        ("　有限会社ミナト商会　　　1,915,000円（担当：須藤 真帆）", "PERSON", "須藤 真帆"),
+        ("・職員の陽性者は9名。うち市民課3名（河合、平井、森 彩）は窓口担当で、同一の休憩室を利用していた。", "PERSON", "平井"),
         ("住所：練馬区光が丘3丁目9番2-508号\n減免理由：失業", "ADDRESS", "練馬区光が丘3丁目9番2-508号"),
         ("住所：東京都練馬区光が丘3丁目9番2-508号室\n電話", "ADDRESS", "東京都練馬区光が丘3丁目9番2-508号室"),
         ("住所：大阪府泉佐野市りんくう往来南3-12 シーサイドりんくう1108\n電話", "ADDRESS", "大阪府泉佐野市りんくう往来南3-12 シーサイドりんくう1108"),
@@ -83,6 +88,11 @@ def test_a_selection_board_named_in_a_published_result_is_not_personal_data() ->
 def test_a_speaker_named_in_brackets_after_a_title_is_not_personal_data() -> None:
     text = "会議録（公開）\n○農業政策課長（井上 剛）\n　ご説明します。"
     assert "井上 剛" not in [text[e.start : e.end] for e in RULES.detect(text).entities]
+
+
+def test_departments_counted_in_brackets_are_not_names() -> None:
+    text = "関係課3名（総務課、財政課、企画課）で協議した。"
+    assert found(text, "PERSON") == []
 
 
 def test_a_residents_new_address_in_a_moving_notice_stays_private() -> None:

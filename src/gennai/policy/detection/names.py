@@ -262,6 +262,11 @@ _ROSTER_LINE = compile_guarded(
 )
 # A selection board's members (評価委員：…): named in their role once published, private before
 _MORE_IN_PARENS = compile_guarded(r"[ \t]*[、,][^)\n]{1,20}\)[ \t]*(?:が|は|を|に|の|と)")
+_COMPANY_TITLE_GLUED = compile_guarded(r"(?:部長|課長|次長|主任|係長|社長|専務|常務|所長|支店長|室長|営業|担当)(?![一-龥])")
+_COMPANY_BEFORE = compile_guarded(
+    r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\)|同社|先方)[^\n。:：]{0,30}?(?:部|課|室|支店|営業所|本社)[ \t]*"
+    r"(?:[一-龥]{1,4}(?:部長|課長|次長|主任|係長|担当)[ \t]*[、,][ \t]*)?$"
+)
 _SELECTION_BOARD = compile_guarded(r"[ \t]*[・※]?[^\n:：]{0,8}?(?:審査委員|選定委員|評価委員)(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]")
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
 _VENDOR_CONTACT = compile_guarded(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
@@ -710,6 +715,12 @@ def find_people(
             contact_line = alone and _CONTACT_AFTER.match(text, span_end) is not None
             # 主治医 …クリニック 斎藤医師: a doctor or a lawyer outside the office, named by surname
             professional = alone and _PROFESSIONAL_AFTER.match(text, span_end) is not None
+            # 同社営業部 石黒課長より見積受領: a company's staff member named by surname and title in an internal paper
+            vendor_staff = (
+                alone
+                and _COMPANY_TITLE_GLUED.match(text, span_end) is not None
+                and _COMPANY_BEFORE.search(text, max(text.rfind("\n", 0, span_start) + 1, span_start - 40), span_start) is not None
+            )
             # 高野世帯を内定とする: a household named by its surname
             household = alone and text.startswith("世帯", span_end) and not text.startswith("世帯数", span_end)
             # 総務課 長岡（075-692-3341）: a surname alone with a phone number in brackets
@@ -748,7 +759,7 @@ def find_people(
             full = ("sei" in cats or "name" in cats) and "mei" in cats
             cats.discard("space")
             i = j + 1
-            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line or professional or household):
+            if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line or professional or household or vendor_staff):
                 continue
             if public_notice and honorific and morphemes[k][3] == "君" and not labelled:
                 continue  # 桑野健太郎君。: a member called on by the chair in published minutes
@@ -838,6 +849,8 @@ def find_people(
                 reason = "氏名欄の氏名 / personal name after a name label"
             elif household:
                 reason = "世帯の姓 / household named by its surname"
+            elif vendor_staff:
+                reason = "取引先の担当者 / a company's contact named by surname and title"
             else:
                 reason = "氏名（姓名）/ personal name (family and given name)"
             items.append(Item("PERSON", span_start, span_end, 2, reason))
@@ -943,6 +956,13 @@ def find_people(
             for part in re.finditer(r"[ァ-ヴー]+", m.group("list")):
                 start, end = m.start("list") + part.start(), m.start("list") + part.end()
                 _add_person(items, start, end, "氏名欄の氏名 / personal name after a name label")
+        for m in _COUNTED_NAMES.finditer(text) if "名(" in text else ():
+            parts = list(re.finditer(r"[^、,]+", m.group("list")))
+            if len(parts) == int(m.group("count")) and all(_is_surname(p.group().strip().split()[0]) for p in parts):
+                for part in parts:
+                    start = m.start("list") + part.start() + len(part.group()) - len(part.group().lstrip())
+                    end = m.start("list") + part.end() - (len(part.group()) - len(part.group().rstrip()))
+                    _add_person(items, start, end, "人数を添えて列挙された氏名 / people listed by name after their number")
         for m in _NAMEPLATE.finditer(text) if "表札" in text or "名札" in text else ():
             _add_person(items, *m.span("n"), "表札の氏名 / name on a nameplate")
         for m in _CLOSING_THEN_SURNAME.finditer(text) if "\n" in text else ():
@@ -977,6 +997,10 @@ _KANA_NAME_WITH_AGE = compile_guarded(
 )
 # 男子3名（タカハシ、モリ、イシイ）: the children of a group named in brackets
 _KANA_NAME_LIST = compile_guarded(r"(?:男子|女子|生徒|児童|男児|女児)[0-9]{1,2}名\((?P<list>[ァ-ヴー]{2,6}(?:[、,][ \t]*[ァ-ヴー]{2,6})+)\)")
+# 市民課3名（河合、平井、森 彩）: as many surnames or names in brackets as the number before them
+_COUNTED_NAMES = compile_guarded(
+    r"(?P<count>[1-9])名\((?P<list>[ \t]*[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?[ \t]*(?:[、,][ \t]*[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?[ \t]*){1,8})\)"
+)
 # 隣家（表札「木暮」）: the name on a house's nameplate
 _NAMEPLATE = compile_guarded(r"(?:表札|名札)[^\n「」]{0,4}「(?P<n>[一-龥々]{1,4}|[ァ-ヴー]{2,8}|[ぁ-ゖ]{2,6})」")
 # よろしくお願いいたします。⏎土屋: a surname alone on the line after a letter's closing
@@ -1162,7 +1186,11 @@ def _remember_surname(text: str, start: int, end: int, surnames: set[str]) -> No
 def _labelled_at(text: str, start: int, end: int, columns: Columns) -> bool:
     """A name label stands right before start (on its line), or start..end is in a name column."""
     line_start = text.rfind("\n", 0, start) + 1
-    return bool(_LABEL.search(text[max(line_start, start - 30) : start])) or bool(columns.names and columns.in_name_cell(start, end))
+    return (
+        bool(_LABEL.search(text[max(line_start, start - 30) : start]))
+        or bool(columns.names and columns.in_name_cell(start, end))
+        or _VENDOR_CONTACT.search(text, max(line_start, start - 60), start) is not None  # 有限会社ミナト商会 …（担当：須藤 真帆）
+    )
 
 
 # A given name after a family relation and の ("長男の蒼（3歳）", "夫の健司、"): a name the
