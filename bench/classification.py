@@ -71,6 +71,8 @@ BLIND_SETS = {
     "blind18": ("h-blind18-", "99k_heldout_blind18.md", "eighteenth"),
     "blind19": ("h-blind19-", "99l_heldout_blind19.md", "nineteenth"),
     "blind20": ("h-blind20-", "99m_heldout_blind20.md", "twentieth"),
+    "blind21": ("h-blind21-", "99n_heldout_blind21.md", "twenty-first"),
+    "blind22": ("h-blind22-", "99o_heldout_blind22.md", "twenty-second"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
