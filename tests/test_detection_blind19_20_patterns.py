@@ -90,6 +90,29 @@ def test_a_speaker_named_in_brackets_after_a_title_is_not_personal_data() -> Non
     assert "井上 剛" not in [text[e.start : e.end] for e in RULES.detect(text).entities]
 
 
+def test_a_surname_alone_after_the_full_name_is_the_same_person() -> None:
+    text = "児童：大槻 陽向（7歳）\n同居人：大槻 健二（母の交際相手）\n10/3 家庭訪問。大槻は面接に応じず。\n・大槻からの身体的虐待の可能性"
+    assert found(text, "PERSON").count("大槻") == 2
+
+
+def test_a_given_name_alone_after_the_full_name_is_the_same_person() -> None:
+    text = "相続人：柴崎 源一、柴崎 昌代（源一の妹）"
+    assert "源一" in found(text, "PERSON")
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        ("申請者：栗林 彩（個人事業主・屋号「こめとパン栗林」）", "栗林"),  # a shop's name
+        ("土地家屋調査士の曽我部 一郎先生（曽我部測量事務所、029-851-6001）", "曽我部"),  # an office's name
+        # one word of another full name the rules did not find, not a surname alone
+        ("　氏名：Maria SANTOS（サントス マリア）\n使用目的：在留資格の更新手続きのため\n同一世帯の者：SANTOS Lucas（夫）", "SANTOS"),
+    ],
+)
+def test_a_part_of_a_name_inside_another_word_is_not_a_mention(text: str, part: str) -> None:
+    assert part not in found(text, "PERSON")
+
+
 def test_departments_counted_in_brackets_are_not_names() -> None:
     text = "関係課3名（総務課、財政課、企画課）で協議した。"
     assert found(text, "PERSON") == []

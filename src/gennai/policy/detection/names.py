@@ -421,7 +421,9 @@ def find_people(
     appointment = public_notice and bool(_APPOINTMENT_NOTICE.search(text))
     first_person: bool | None = None  # the writer speaks for themselves (computed when needed)
     # Only the candidates can start a name (most morphemes are not: the loop skips them unseen).
-    for tokens, morphemes, candidates in analysis if analysis is not None else analyse(text):
+    if analysis is None:
+        analysis = analyse(text)
+    for tokens, morphemes, candidates in analysis:
         count = len(morphemes)
         if contacts:
             name_tokens.update(m[0] for m in morphemes if m[2] in _NAME_CATS)
@@ -975,7 +977,60 @@ def find_people(
         items += _speakers_with_addresses(text, items, contacts)
     if items:
         items = _readings_and_relatives(text, items)
+        items += _later_mentions(text, items, analysis)
     return items
+
+
+def _later_mentions(text: str, people: list[Item], analysis: list[Chunk]) -> list[Item]:
+    """The surname or given name of a person found by full name, written alone elsewhere in the
+    same text (柴崎 源一 … 源一の妹; 大槻 健二 … 大槻は面接に応じず): the same person. A part
+    is taken only as a whole word, not glued to a place or institution word (大槻町, 細川邸)."""
+    parts: set[str] = set()
+    for item in people:
+        if item.type != "PERSON":
+            continue
+        words = text[item.start : item.end].split()
+        if len(words) >= 2:
+            parts.update(w for w in words if len(w) >= 2 and not _TITLE_WORD.fullmatch(w) and w not in _RELATIONS)
+    if not parts:
+        return []
+    out: list[Item] = []
+    taken = sorted((it.start, it.end) for it in people)
+    for chunk in analysis:
+        morphemes = chunk.morphemes
+        for k, (start, end, cat, surface) in enumerate(morphemes):
+            if surface not in parts or cat == "space":
+                continue
+            if k > 0 and morphemes[k - 1][1] == start and morphemes[k - 1][2] in _WORD_CATS:
+                continue  # glued to a word before it (こめとパン栗林)
+            if k + 1 < len(morphemes) and morphemes[k + 1][2] in _WORD_CATS and not _TITLE_AFTER.match(text[end : end + 14]):
+                continue  # glued to a word after it that is not a title (曽我部測量事務所)
+            if _next_to_a_word(morphemes, k):
+                continue  # one word of another full name (那須 陸, SANTOS Lucas), not a name alone
+            after = text[end : end + 12]
+            if _INSTITUTION_AFTER.match(after) or _SUFFIX_AFTER.match(after) or _PLACE_SUFFIX.match(after):
+                continue
+            if any(s < end and start < e for s, e in taken):
+                continue
+            out.append(Item("PERSON", start, end, 2, "氏名の一部（同じ文書で氏名が判明）/ part of a name found in the same text"))
+            taken.append((start, end))
+    return out
+
+
+_WORD_CATS = frozenset(("noun", "proper", "sei", "mei", "name"))
+
+
+def _next_to_a_word(morphemes: list[tuple[int, int, str, str]], k: int) -> bool:
+    """A word stands on either side of morpheme k across one short space on the same line."""
+    for step in (-1, 1):
+        j = k + step
+        if 0 <= j + step < len(morphemes) and morphemes[j][2] == "space" and len(morphemes[j][3]) <= 2 and "\n" not in morphemes[j][3]:
+            if morphemes[j + step][2] in _WORD_CATS:
+                return True
+    return False
+
+
+_PLACE_SUFFIX = compile_guarded(r"(?:都|道|府|県|市|区|町|村|郡|駅|通り?|線|川|山|島|橋|寺|神社|家(?![族庭])|氏(?=[はがのを]))")
 
 
 # 氏名 鳥居 ふさ: after a 氏名 label at the head of a line, a family name (one the dictionary
