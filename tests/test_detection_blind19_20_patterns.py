@@ -37,6 +37,18 @@ RULES = DefaultDetector(wording=None)
         ("見積依頼先：洛南システムズ 総務課 長岡（075-692-3341）", "PERSON", "長岡"),
         ("技術提案評価結果（評価委員限り）\n評価委員：教育指導課長、学校ICT担当係長、外部委員 菊地 秀樹（大学准教授）", "PERSON", "菊地 秀樹"),
         ("・区立石神井東中学校の教諭（小山 健太、保健体育）が、部活動中に生徒の頬をたたいた事案。", "PERSON", "小山 健太"),
+        # from blind21 and blind22
+        ("本人は話さない。母の交際相手(梶谷、40代)が週の半分泊まっている。", "PERSON", "梶谷"),
+        ("中学2年の息子（颯）と二人暮らしです。", "PERSON", "颯"),
+        ("倉敷児童相談所の大内次長については、パワハラの申立てがあった。", "PERSON", "大内"),
+        ("通告者：近隣住民 横田（匿名希望、折返し可 086-201-3347）", "PERSON", "横田"),
+        ("・11/2 職員間のトラブルとの申告（申告者：同僚の寺尾主任）。", "PERSON", "寺尾"),
+        ("家庭訪問予定\n5年3組 ジョアン・サントス 3日 通院（保護者は日本語不可）", "PERSON", "ジョアン・サントス"),
+        ("延滞者リスト\n- SMITH Rebecca / rsmith@example.com\n- チョウ・リン / 080-2271-4410", "PERSON", "SMITH Rebecca"),
+        ("延滞者リスト\n- SMITH Rebecca / rsmith@example.com\n- チョウ・リン / 080-2271-4410", "PERSON", "チョウ・リン"),
+        ("受診者\n3.タン・ミン・トゥアン 2001/06/15生 技能実習生", "PERSON", "タン・ミン・トゥアン"),
+        ("見守り対象\n・大橋 トミ（91）山形県鶴岡市大山2丁目", "PERSON", "大橋 トミ"),
+        ("児童氏名：丸尾 心愛（まるお ここあ）　平成27年3月30日生", "PERSON", "まるお ここあ"),
         # earlier sets' misses, fixed this round
         ("10/21 同社営業部 石黒課長より見積受領。当初見積より5%高い。", "PERSON", "石黒"),
         ("先方　株式会社みなと都市開発 開発事業部 藤原部長、桑島主任\n内容", "PERSON", "桑島"),
@@ -111,6 +123,11 @@ def test_a_given_name_alone_after_the_full_name_is_the_same_person() -> None:
 )
 def test_a_part_of_a_name_inside_another_word_is_not_a_mention(text: str, part: str) -> None:
     assert part not in found(text, "PERSON")
+
+
+@pytest.mark.parametrize("text", ["息子（中学生）と二人暮らしです。", "娘（長女）が通う保育園", "母の知人(会社員、40代)から相談があった。"])
+def test_a_relation_with_a_description_in_brackets_names_no_one(text: str) -> None:
+    assert found(text, "PERSON") == []
 
 
 def test_departments_counted_in_brackets_are_not_names() -> None:

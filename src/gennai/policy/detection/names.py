@@ -59,7 +59,7 @@ _FIRST_PERSON = compile_guarded(r"私|わたし|僕|ぼく|当方|我が家|う�
 _RELATION_WORDS = (
     "元夫|元妻|前夫|前妻|内縁の夫|内縁の妻|夫|妻|配偶者|長男|長女|次男|次女|三男|三女|四男|四女|"
     "実父|実母|義父|義母|養父|養母|祖父|祖母|父親|母親|父|母|兄|姉|弟|妹|息子|娘|孫|子|きょうだい|兄弟|姉妹|"
-    "甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人"
+    "甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人|近隣住民|同僚|上司|部下"
 )
 _RELATIONS = frozenset(_RELATION_WORDS.split("|"))
 _PERSON_LABELS = (
@@ -68,11 +68,11 @@ _PERSON_LABELS = (
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
     r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
     r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
-    r"債務者|来庁者|来訪者|来所者|面談者|登録者|申告者|求職者|故人|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
+    r"債務者|来庁者|来訪者|来所者|面談者|登録者|申告者|通告者|求職者|故人|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
 )
 _LABEL = compile_guarded(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は|｜]?[ \t]*"
-    r"(?:(?:" + _RELATION_WORDS + r")[ \t]+)?(?:\(|（|\")?"
+    r"(?:(?:" + _RELATION_WORDS + r")(?:[ \t]+|の))?(?:\(|（|\")?"
     r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（は・]?[ \t]*)$",
     re.I,
 )
@@ -87,6 +87,13 @@ _KATAKANA_SELF_INTRO = compile_guarded(
 # 子どもが2人います（陽斗、結菜）: children's given names listed in parentheses
 _CHILDREN_LISTED = compile_guarded(
     r"(?:子ども|子供|こども|息子|娘|孫)[^\n。（(]{0,10}[（(][ \t]*(?P<a>[一-龥々]{1,3}|[ぁ-ゖ]{2,4})[ \t]*[、,・][ \t]*(?P<b>[一-龥々]{1,3}|[ぁ-ゖ]{2,4})[ \t]*[）)]"
+)
+# 息子（颯）と二人暮らし: a child's given name alone in brackets after the relation, then a particle;
+# 母の交際相手(梶谷、40代): a name and an age in brackets after a relation
+_RELATION_PAREN_NAME = compile_guarded(
+    r"(?:息子|娘|長男|長女|次男|次女|三男|三女|孫|子ども|子供|こども|弟|妹|兄|姉)[ \t]*\([ \t]*"
+    r"(?P<n>[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6})[ \t]*\)(?=[ \t]*(?:と|が|は|を|に|も|の|、|,|。))"
+    r"|(?:" + _RELATION_WORDS + r")[ \t]*\([ \t]*(?P<s>[一-龥々]{2,4})[ \t]*[、,][ \t]*[0-9]{1,3}[ \t]*(?:歳|才|代)"
 )
 # 長女心愛（小2）, 長男湊（1歳）: a child's given name glued to the relation, with age or grade
 _RELATION_GLUED_GIVEN = compile_guarded(
@@ -107,7 +114,7 @@ _RELATION_THEN_MIXED_NAME = compile_guarded(
 _SPEAKER_COLON = compile_guarded(r"[ \t]*[:：]")
 _LINE_HEAD = compile_guarded(r"[ \t]*(?:[・\-*•]|[0-9]{1,2}[.．)）]|[（(][0-9]{1,2}[)）]|[①-⑳])?[ \t]*")
 _STAFF_TITLE_GLUED = compile_guarded(
-    r"(?:主事|主査|主任|技師|係長|主幹|主査補|課長補佐|補佐|課長|室長|所長|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員|"
+    r"(?:主事|主査|主任|技師|係長|主幹|主査補|課長補佐|補佐|課長|室長|所長|次長|部長|教諭|教員|講師|教頭|看護師|保育士|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員|"
     r"書記長|委員長|民生委員|児童委員|民生児童委員)(?![一-龥])"
 )
 _PROFESSIONAL_AFTER = compile_guarded(r"(?:医師|弁護士|司法書士|行政書士|税理士|社会保険労務士|社労士)(?![一-龥])")
@@ -117,7 +124,7 @@ _OCCUPATION = compile_guarded(
 )
 _PERSONAL_MATTER = compile_guarded(
     r"病気|休暇|休職|療養|復職|けが|怪我|負傷|懲戒|処分|診断|入院|通院|健康診断|健診|要治療|メンタル|ハラスメント|介護休業|育児休業|"
-    r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故|感染|陽性|濃厚接触|容疑|収賄|贈賄|横領|不祥事|非違行為|事情聴取|任意聴取|逮捕|捜査"
+    r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故|感染|陽性|濃厚接触|容疑|収賄|贈賄|横領|不祥事|非違行為|事情聴取|任意聴取|逮捕|捜査|パワハラ|セクハラ|服務事故"
 )
 # A person spoken of by surname: 大谷という人, 志村という方
 _CALLED_AFTER = compile_guarded(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
@@ -156,7 +163,7 @@ _LATIN_NAME = compile_guarded(
 _HAS_CAPITALISED = compile_guarded(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 # On the same line after a romanised name: a phone number or an e-mail address (a row of contacts):
 # Pham Van Long 080-…
-_CONTACT_AFTER = compile_guarded(r"[ \t]+(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
+_CONTACT_AFTER = compile_guarded(r"(?:[ \t]+|[ \t]*[/|][ \t]*)(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
 _CONTACT_PAREN_AFTER = compile_guarded(r"[ \t]*\([ \t]*(?:TEL|Tel|電話|携帯)?[ \t]*[:：]?[ \t]*0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}[ \t]*[)、,]")
 # Maria Luisa FERNANDESです, "I am Rahul SHARMA": a romanised name introducing its bearer
 _LATIN_SELF_INTRO_AFTER = compile_guarded(r"[ \t]*(?:です|と申します|といいます|と言います)")
@@ -611,7 +618,7 @@ def find_people(
                     and len(nxt[3]) <= 2
                     and "\n" not in nxt[3]
                     and j + 3 < count
-                    and morphemes[j + 2][2] in ("noun", "proper", "mei")
+                    and (morphemes[j + 2][2] in ("noun", "proper", "mei") or (morphemes[j + 2][2] == "other" and _is_kanji(morphemes[j + 2][3])))
                     and morphemes[j + 2][1] == morphemes[j + 3][0]
                     and morphemes[j + 2][3] not in _HONORIFICS
                     and _split_given_name(morphemes[j + 2][3] + morphemes[j + 3][3], morphemes[j + 3][2])
@@ -895,6 +902,8 @@ def find_people(
         for m in _LATIN_CLOSING.finditer(text):
             _add_person(items, m.start("n"), m.end("n"), "署名の氏名 / name signed under a letter's closing")
     if "・" in text and not public_notice:
+        for m in _KATAKANA_NAME_IN_ROW.finditer(text):
+            items = _as_one_name(items, *m.span("n" if m.group("n") else "c"), "氏名（姓名）/ personal name (family and given name)")
         for m in _KATAKANA_WITH_OTHER_SCRIPT.finditer(text):
             items = _as_one_name(items, *m.span("n"), "別表記を添えた氏名 / name given in two scripts")
             items = _as_one_name(items, *m.span("o"), "別表記を添えた氏名 / name given in two scripts")
@@ -918,6 +927,17 @@ def find_people(
             for group in ("a", "b"):
                 if _given_name_shape(m.group(group), False):
                     _add_person(items, *m.span(group), "続柄に続く名 / given name after a family relation")
+        for m in _RELATION_PAREN_NAME.finditer(text):
+            group = "n" if m.group("n") else "s"
+            name = m.group(group)
+            if group == "s":
+                ok = _is_surname(name) or _given_name_shape(name, False)  # 交際相手(梶谷、40代)
+            elif _KATAKANA.match(name):
+                ok = not _common_noun(name)
+            else:
+                ok = _given_name_shape(name, False) and name not in _RELATIONS  # 息子（颯）と二人暮らし
+            if ok:
+                _add_person(items, *m.span(group), "続柄に続く名 / given name after a family relation")
         for m in _RELATION_GLUED_GIVEN.finditer(text):
             if m.group("n") not in _NOT_GIVEN_NAMES:
                 _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
@@ -951,6 +971,8 @@ def find_people(
         for m in _RELATION_NAME_AGE.finditer(text) if "(" in text else ():
             if m.group("n") not in _NOT_GIVEN_NAMES:
                 _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
+        for m in _SURNAME_KATAKANA_AGE.finditer(text) if "(" in text else ():
+            items = _as_one_name(items, *m.span("n"), "年齢を添えた氏名 / name given with an age")
         for m in _KANA_NAME_WITH_AGE.finditer(text) if "(" in text else ():
             if not (m.group("sex") and _common_noun(m.group("n"))):  # not サッカー(男子)
                 _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
@@ -1050,6 +1072,8 @@ _RELATION_NAME_AGE = compile_guarded(
 _KANA_NAME_WITH_AGE = compile_guarded(
     r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{2,6})\((?:(?P<sex>男子|女子|男児|女児|男|女)|[0-9]{1,2}[ \t]*(?:歳|才)|[小中高][1-6]|年[少中長])\)"
 )
+# ・大橋 トミ（91）: a kanji surname and a katakana given name with the age in brackets
+_SURNAME_KATAKANA_AGE = compile_guarded(r"(?<![一-龥々])(?P<n>[一-龥々]{1,3}[ \t][ァ-ヴー]{2,3})\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*\)")
 # 男子3名（タカハシ、モリ、イシイ）: the children of a group named in brackets
 _KANA_NAME_LIST = compile_guarded(r"(?:男子|女子|生徒|児童|男児|女児)[0-9]{1,2}名\((?P<list>[ァ-ヴー]{2,6}(?:[、,][ \t]*[ァ-ヴー]{2,6})+)\)")
 # 市民課3名（河合、平井、森 彩）: as many surnames or names in brackets as the number before them
@@ -1158,6 +1182,13 @@ _RELATIVE_NO_OTHER_SCRIPT = compile_guarded(
     r"|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){0,3}(?=[ \t]*(?:さん|様|氏|くん|ちゃん|[（(]))"
     # 母のキム・ヨンスクが: a name in parts, then a particle
     r"|[ァ-ヴー]{1,8}(?:・[ァ-ヴー]{1,8}){1,3}(?=[ \t]*(?:が|は|を|と|に|も|の|[、,])))"
+)
+# A katakana name in parts in a row of an internal list: after a school class (5年3組 ジョアン・サントス),
+# before a contact (チョウ・リン / 080-…) or a date of birth (タン・ミン・トゥアン 2001/06/15生)
+_KATAKANA_NAME_IN_ROW = compile_guarded(
+    r"(?:[0-9]{1,2}年[0-9]{1,2}組[ \t]*)(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,3})(?![ァ-ヴー・])"
+    r"|(?<![ァ-ヴー・])(?P<c>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,3})[ \t]*[/／|｜,、]?[ \t]*"
+    r"(?=\+?[0-9]{2,5}-[0-9]{1,4}-[0-9]{3,4}|[A-Za-z0-9._%+\-]+@|(?:(?:19|20)[0-9]{2}[/.\-][0-9]{1,2}[/.\-][0-9]{1,2}|(?:昭和|平成|令和)[0-9]{1,2}年[0-9]{1,2}月[0-9]{1,2}日)[ \t]*生)"
 )
 # キム・ミンジ（金 敏智）, ゴメス・マリア（Maria GOMES）: a katakana name in parts with the same
 # name in another script in brackets
@@ -1403,7 +1434,7 @@ _GIVEN_KANA = compile_guarded(r"[ぁ-ん]{2,4}|[ァ-ヴ]{2,3}")
 # Common endings of given names (花子, 由美, 明日香, 太郎, 健介, 翔太 …).
 # 玉城 陽向で: a particle after a given name the dictionary splits
 _PARTICLE_AFTER = compile_guarded(r"[でがはとも](?![ぁ-ゖ]{2})|[ \t]+[（(]")
-_GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵向")
+_GIVEN_FINAL = frozenset("子美香奈恵代江枝郎夫雄男太介助也哉樹斗翔人輝菜乃花音希実佳里理紀織彦之吾治平蔵向愛結空海")
 # One-character nouns that follow a name without being a given name (田中 案, 富士 山, 森 家).
 # Characters of form words written after a surname (記入欄, 欄外, 記載, 押印, 様式 …), never of a given name.
 _FORM_CHARS = frozenset("欄記載署押印等用書表票類外様式済届")
