@@ -12,15 +12,23 @@ characters per second over all of them and the p50/p95/max latency per text. Tar
 one after the other in fresh processes pinned to the same CPU, in alternating order, on the
 same texts; the shared machine's noise then hits both alike and the ratio is what to read.
 --append adds the result, the command and the date to docs/benchmarks.md.
+
+--instructions (with --against) counts the CPU instructions each side executes instead of timing
+it, under valgrind's callgrind: the same count for the same code and texts whatever else the
+machine is doing, so a change's cost shows even on a noisy shared machine. Each side runs twice,
+with the texts and with none, and the difference is divided by the characters; slower (about a
+minute per side for 100 texts), and it needs valgrind.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -102,6 +110,34 @@ def run_side(src: Path, args: argparse.Namespace, cpu: int | None) -> dict[str, 
     return json.loads(done.stdout)
 
 
+_COLLECTED = re.compile(r"Collected\s*:\s*([0-9]+)")
+
+
+def count_instructions(src: Path, args: argparse.Namespace, texts: int) -> int:
+    """Instructions executed by one worker run (import, warm-up and texts) under callgrind."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(Path(__file__).resolve()),
+               "--worker", "--texts", str(texts), "--chars", str(args.chars), "--seed", str(args.seed)]
+    try:
+        done = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise SystemExit("detection_speed: --instructions needs valgrind (apt-get install valgrind)") from None
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"detection_speed: the callgrind run with {src} failed:\n{done.stderr.strip()[-2000:]}")
+    return int(found.group(1))
+
+
+def compare_instructions(args: argparse.Namespace, sides: dict[str, Path]) -> dict[str, float]:
+    """Instructions per character on each side: (run with the texts - run with none) / characters."""
+    rng = random.Random(args.seed)
+    texts = [make_text(rng, args.chars) for _ in range(args.texts)]
+    chars = sum(len(t) for t in texts) + sum(len(t) for t in texts[:5])  # the worker also warms up on the first five
+    jobs = [(name, n) for name in sides for n in (args.texts, 0)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = dict(zip(jobs, pool.map(lambda job: count_instructions(sides[job[0]], args, job[1]), jobs)))
+    return {name: (counts[(name, args.texts)] - counts[(name, 0)]) / chars for name in sides}
+
+
 def compare(args: argparse.Namespace) -> str:
     revision = subprocess.run(["git", "rev-parse", "--short", args.against], cwd=ROOT, capture_output=True,
                               text=True, check=False)
@@ -118,6 +154,9 @@ def compare(args: argparse.Namespace) -> str:
         subprocess.run(["git", "worktree", "add", "--detach", "-q", str(worktree), rev], cwd=ROOT, check=True)
         try:
             sides = {"this checkout": ROOT / "src", rev: worktree / "src"}
+            if args.instructions:
+                per_char = compare_instructions(args, sides)
+                return _instructions_report(args, rev, head, dirty, per_char)
             results: dict[str, list[dict[str, object]]] = {name: [] for name in sides}
             for round_no in range(args.rounds):
                 order = list(sides) if round_no % 2 == 0 else list(reversed(sides))
@@ -157,6 +196,26 @@ def compare(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def _instructions_report(args: argparse.Namespace, rev: str, head: str, dirty: bool, per_char: dict[str, float]) -> str:
+    label = f"{head}{' + uncommitted changes' if dirty else ''}"
+    ratio = per_char["this checkout"] / per_char[rev]
+    return "\n".join([
+        f"## {datetime.date.today().isoformat()} — detection cost in CPU instructions, this checkout ({label}) vs {rev}",
+        "",
+        f"Command: `.venv/bin/python bench/detection_speed.py --against {args.against} --instructions --texts {args.texts}"
+        f" --chars {args.chars}`. {args.texts} synthetic texts of {args.chars} characters, counted by valgrind's callgrind"
+        " (each side run with the texts and with none; the difference divided by the characters). Counts do not depend on"
+        " the machine's load.",
+        "",
+        "| side | instructions per character |",
+        "|---|--:|",
+        *(f"| {name} | {value:,.0f} |" for name, value in per_char.items()),
+        "",
+        f"This checkout executes **{ratio:.3f}×** the instructions of {rev} per character.",
+        "",
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--texts", type=int, default=300)
@@ -165,6 +224,8 @@ def main() -> None:
     parser.add_argument("--against", metavar="REV", help="a git revision to measure side by side with this checkout")
     parser.add_argument("--rounds", type=int, default=6, help="alternating rounds with --against (default 6)")
     parser.add_argument("--append", action="store_true", help="append the --against result to docs/benchmarks.md")
+    parser.add_argument("--instructions", action="store_true",
+                        help="with --against: count CPU instructions under valgrind instead of timing (noise-free)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     rng = random.Random(args.seed)
