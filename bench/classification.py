@@ -73,6 +73,8 @@ BLIND_SETS = {
     "blind20": ("h-blind20-", "99m_heldout_blind20.md", "twentieth"),
     "blind21": ("h-blind21-", "99n_heldout_blind21.md", "twenty-first"),
     "blind22": ("h-blind22-", "99o_heldout_blind22.md", "twenty-second"),
+    "blind23": ("h-blind23-", "99p_heldout_blind23.md", "twenty-third"),
+    "blind24": ("h-blind24-", "99q_heldout_blind24.md", "twenty-fourth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
