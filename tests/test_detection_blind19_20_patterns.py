@@ -1,4 +1,6 @@
-"""From the nineteenth and twentieth blind sets ('blind19', a Tokyo special ward office, and
+"""From the nineteenth to the twenty-fourth blind sets (blind21: a prefectural government;
+blind22: prompts from many offices; blind23: a city in Kyushu; blind24: central ministries) and
+first from the nineteenth and twentieth ('blind19', a Tokyo special ward office, and
 'blind20', national government regional offices; development sets now): names that the rules
 missed (a child's given name with a date of birth, foreign names in two scripts, new name
 labels) and public texts read as sensitive (officials in a press release's contact block, a
@@ -51,6 +53,18 @@ RULES = DefaultDetector(wording=None)
         ("児童氏名：丸尾 心愛（まるお ここあ）　平成27年3月30日生", "PERSON", "まるお ここあ"),
         ("被災者\n住所：〒712-8012 倉敷市連島5丁目3-27-2F\n電話：070-2285-1190", "ADDRESS", "倉敷市連島5丁目3-27-2F"),
         ("番号\t氏名\t住所\t滞納額\n0057\t三宅 つや子\t岐阜県各務原市蘇原申子町1丁目14番地\t41,525円", "ADDRESS", "岐阜県各務原市蘇原申子町1丁目14番地"),
+        # from blind23 and blind24
+        ("訪問看護ステーションあおぞら（担当 吉村さん）\n特記事項：なし", "PERSON", "吉村"),
+        ("株式会社ミナト精機の内海 加奈子と申します。\n先日提出した申請について", "PERSON", "内海 加奈子"),
+        ("パワハラの申立てについて。佐藤司令補は「指導の一環だった」と説明。", "PERSON", "佐藤"),
+        ("要介護認定の申請\n主治医：林 孝明", "PERSON", "林 孝明"),
+        ("昨日、業者を名乗る者から電話。業者の担当者は「カワグチ」と名乗ったとのこと。", "PERSON", "カワグチ"),
+        ("I was injured at the station. My wife, Priya KUMAR, was also caught in the crowd.", "PERSON", "Priya KUMAR"),
+        ("ハラスメント相談\n概要：宇野係員から、角田補佐による威圧的な言動について申出。", "PERSON", "宇野"),
+        ("世帯の状況\n・長女 結菜　2021年6月8日生　保育園", "PERSON", "結菜"),
+        ("森永 亜希氏及び子２名（陽向（8歳）、結愛（5歳））を、次の住戸に入居させる。", "PERSON", "結愛"),
+        ("No｜住戸｜名義人｜状況\n3｜亀川 2-301｜チャン・ヴァン・ドゥック｜又貸しの疑い", "PERSON", "チャン・ヴァン・ドゥック"),
+        ("・所得の過少申告の疑い（C-1302 ロペス・マリア）", "PERSON", "ロペス・マリア"),
         # earlier sets' misses, fixed this round
         ("10/21 同社営業部 石黒課長より見積受領。当初見積より5%高い。", "PERSON", "石黒"),
         ("先方　株式会社みなと都市開発 開発事業部 藤原部長、桑島主任\n内容", "PERSON", "桑島"),
@@ -86,6 +100,14 @@ def test_found(text: str, kind: str, value: str) -> None:
         "会場：近畿農政局 1階 ロビー（京都市上京区西洞院通下長者町下る丁子風呂町）\n入場無料",
         # a shelter's address in brackets after its name
         "県内の市町が開設している主な指定避難所は次のとおりです。\n高梁市：高梁市文化交流館（高梁市原田北町1203-1）\n持ち物：常備薬、お薬手帳",
+        # a published personnel change under the date and ministry lines
+        "令和7年7月1日\n文部科学省\n\n人事異動（7月1日付）\n\n大臣官房審議官（初等中等教育局担当）　　岡村 直人（初等中等教育局教育課程課長）\n"
+        "辞職（7月1日付）　研究振興局参事官（情報担当）　小池 俊彦\n\n問合せ先：大臣官房人事課 任用班 03-5253-4111（内線2157）",
+        # the winning company's address in a published result
+        "落札者等の公示\n\n1 契約件名：注意喚起動画の制作業務\n4 落札者：株式会社アドビジョン東京（法人番号 3010401377594）\n"
+        "　住所：東京都港区虎ノ門3丁目5番1号\n5 落札金額：14,850,000円（税込）",
+        # a contact at the 個人情報保護委員会 (the word 個人 in an office's name)
+        "仕様書（公表用）\n件名：説明会の運営業務\n5 問合せ先：個人情報保護委員会事務局 総務課 会計係 03-6457-9680",
         # an office's new address in a notice that it moves
         "年金事務所移転のお知らせ\n\n松山東年金事務所は、令和8年1月13日（火）から次の場所で業務を開始します。\n"
         "新住所：〒790-0011 愛媛県松山市千舟町4丁目6番3号 松山千舟ビル3階\n電話番号：089-946-2146（変更はありません）",
@@ -132,6 +154,18 @@ def test_a_part_of_a_name_inside_another_word_is_not_a_mention(text: str, part: 
 @pytest.mark.parametrize("text", ["息子（中学生）と二人暮らしです。", "娘（長女）が通う保育園", "母の知人(会社員、40代)から相談があった。"])
 def test_a_relation_with_a_description_in_brackets_names_no_one(text: str) -> None:
     assert found(text, "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("電気設備点検のため、エレベーターは全基停止します。", "全基"),
+        ("場所：大分県立別府翔青高等学校 体育館", "別府翔"),
+        ("R7.8.22　主治医（亀川整形外科 帆足医師）に病状照会。", "亀川"),
+    ],
+)
+def test_words_read_as_names_are_not_names(text: str, word: str) -> None:
+    assert word not in found(text, "PERSON")
 
 
 def test_departments_counted_in_brackets_are_not_names() -> None:

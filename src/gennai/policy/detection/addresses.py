@@ -32,7 +32,7 @@ _KANA_CITIES = (
 )
 # A building: a katakana name (コーポ城西, サンハイツ上田) or a kanji name with a building word
 # (保見団地, 長岡ハイツ).
-_BUILDING_WORDS = r"(?:ハイツ|ハイム|マンション|コーポ|レジデンス|アパート|メゾン|パレス|ヒルズ|タワー|ハウス|コート|ビル|荘|団地|住宅|寮)"
+_BUILDING_WORDS = r"(?:グループホーム|ケアホーム|シェアハウス|ハイツ|ハイム|マンション|コーポ|レジデンス|アパート|メゾン|パレス|ヒルズ|タワー|ハウス|コート|ビル|荘|団地|住宅|寮)"
 _BUILDING = (
     r"(?:[ァ-ヴ](?:[ァ-ヴーヶ一-龥A-Za-z・ぁ-ゖ]|(?<=[一-龥])の(?=[一-龥])|[0-9]{1,3}(?=条|番館)){1,14}|[一-龥々ヶぁ-ゖァ-ヴー]{1,8}" + _BUILDING_WORDS + r"[ァ-ヴーヶ一-龥]{0,6}"
     r"|" + _BUILDING_WORDS + r"[一-龥々ヶぁ-ゖァ-ヴー]{1,8})"  # コーポみどり
@@ -74,6 +74,8 @@ _PRIVATE_LABEL = compile_guarded(
     # 住所：〒000-0000 ○○市…: the postal code between the label and the address
     r"|(?:現住所|住所|居所|自宅|住居|居住地|お住まい|転居先|転入先|実家|帰省先)[ \t]*[:：]?[ \t]*〒?[ \t]*[0-9]{3}-?[0-9]{4}[ \t]*$"
 )
+# the line above names a company after a short label (4 落札者：株式会社…（法人番号 …）)
+_COMPANY_LINE = compile_guarded(r"[ \t]*(?:[0-9]{1,2}[ \t.)]*)?[^\n。:：]{0,12}[:：][^\n。]{0,40}(?:株式会社|有限会社|合同会社|\(株\)|法人番号)[^\n。]{0,30}")
 # A public notice that an office moves: its 新住所 / 移転先 is the office's.
 _OFFICE_MOVE = compile_guarded(r"(?:事務所|庁舎|窓口|センター|出張所|支所|分室|分庁舎|局|署|役場|支店|営業所|相談室)(?:の|を)?[ \t]*(?:移転|移設)")
 _NEW_PLACE_LABEL = compile_guarded(r"(?:新住所|新所在地|移転先|新庁舎)[ \t]*[:：]?[ \t]*(?:〒?[ \t]*[0-9]{3}-?[0-9]{4})?[ \t]*$")
@@ -166,6 +168,8 @@ def find_addresses(text: str, public_notice: bool, columns: Columns = NO_COLUMNS
         )
         if private and public_notice and _NEW_PLACE_LABEL.search(before) and _OFFICE_MOVE.search(text):
             private = False  # 事務所移転のお知らせ … 新住所：〒… : the office's new address, not a person's
+        if private and public_notice and line_start >= 2 and _COMPANY_LINE.fullmatch(text, text.rfind("\n", 0, line_start - 1) + 1, line_start - 1):
+            private = False  # 落札者：株式会社…⏎住所：… in a published result: the company's address
         if m.group("bare") is not None and not (
             private
             or (not public_notice and (_PERSON_ROW_PAREN.search(before) or _alone_on_line(text, line_start, start, end)))

@@ -56,7 +56,7 @@ _PUBLIC_MEETING = compile_guarded(
 _PUBLIC_FOOTER = compile_guarded(
     r"(?:^|\n)[ \t]*[・※●■◆◇○【\[(<〔]?[ \t]*(?:お?問い?合わ?せ|お問い合わせ|照会)(?:先|窓口)?[ \t]*[】\])>〕]?[ \t]*[:：]?"
     # the office on the same line, or alone on the next (【お問い合わせ先】⏎東北農政局 生産部 …課)
-    r"(?:[ \t]*\n)?(?![^\n]*(?:携帯|自宅|本人|個人))[^\n]*?"
+    r"(?:[ \t]*\n)?(?![^\n]*(?:携帯|自宅|本人|個人(?!情報)))[^\n]*?"
     r"(?:課|室|係|局|センター|役所|役場|事務局|省|庁|事務所|ヘルプデスク|コールセンター|サポートデスク|相談ダイヤル)(?:長)?(?![一-龥])"
 )
 _PUBLISHED = compile_guarded(
@@ -107,7 +107,7 @@ _PRIORITY = {
 _PERSONAL = frozenset(("MY_NUMBER", "PASSPORT", "DRIVERS_LICENSE", "BANK_ACCOUNT", "BIRTH_DATE", "PERSON", "ADDRESS"))
 # (not 携帯電話からは: the office's number for callers on a mobile phone)
 _PRIVATE_CONTACT = compile_guarded(
-    r"自宅|携帯(?!(?:電話)?[ \t]*(?:から|の方|をお使い|でも|・))|個人|私用|本人|連絡先[ \t]*[:：]?[ \t]*$|(?i:mobile|cell|home|private|personal)"
+    r"自宅|携帯(?!(?:電話)?[ \t]*(?:から|の方|をお使い|でも|・))|個人(?!情報)|私用|本人|連絡先[ \t]*[:：]?[ \t]*$|(?i:mobile|cell|home|private|personal)"
 )
 _PUBLIC_CONTACT = compile_guarded(
     r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付"
@@ -269,7 +269,11 @@ def _titled_notice(text: str) -> bool:
     """The notice says so in its title (its first two lines): a text that only says
     お知らせします somewhere in its body, or a request to an AI with a paper pasted in, is not
     published as a whole."""
-    lines = [line for line in text.lstrip().split("\n", 4)[:4] if line.strip()][:2]
+    lines = [line for line in text.lstrip().split("\n", 6)[:6] if line.strip()]
+    # a press release's date and issuer lines come before its title: 令和7年7月1日 / 文部科学省
+    while len(lines) > 2 and _HEADER_LINE.fullmatch(lines[0].strip()):
+        lines.pop(0)
+    lines = lines[:2]
     head = "\n".join(lines)
     if _INSTRUCTION.search(lines[0] if lines else ""):
         return False
@@ -277,6 +281,10 @@ def _titled_notice(text: str) -> bool:
                 or _PUBLIC_MEETING.search(head))
 
 
+_HEADER_LINE = compile_guarded(
+    r"(?:令和|平成|20[0-9]{2}年?)[ \t]*[0-9元]{1,4}[ \t]*[年/.\-][ \t]*[0-9]{1,2}[ \t]*[月/.\-][ \t]*[0-9]{1,2}[ \t]*日?"
+    r"|[^\n]{1,20}(?:省|庁|府|局|県|都|道|市|町|村|区|委員会|機構|事務所|本部)"
+)
 # A request to an AI: 以下は…です。これを…直してください / 次の文章を要約して
 _INSTRUCTION = compile_guarded(r"(?:して|直して|まとめて|書いて|作って|訳して)(?:ください|下さい|ほしい|欲しい)|(?:以下|次)の[^\n]{0,30}を[^\n]{0,20}(?:して|直し|まとめ|作成|要約|翻訳)")
 

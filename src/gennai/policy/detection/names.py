@@ -68,7 +68,7 @@ _PERSON_LABELS = (
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
     r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
     r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
-    r"債務者|来庁者|来訪者|来所者|面談者|登録者|申告者|通告者|求職者|故人|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
+    r"債務者|来庁者|来訪者|来所者|面談者|登録者|申告者|通告者|求職者|故人|主治医|担当医|かかりつけ医|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
 )
 _LABEL = compile_guarded(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は|｜]?[ \t]*"
@@ -114,7 +114,7 @@ _RELATION_THEN_MIXED_NAME = compile_guarded(
 _SPEAKER_COLON = compile_guarded(r"[ \t]*[:：]")
 _LINE_HEAD = compile_guarded(r"[ \t]*(?:[・\-*•]|[0-9]{1,2}[.．)）]|[（(][0-9]{1,2}[)）]|[①-⑳])?[ \t]*")
 _STAFF_TITLE_GLUED = compile_guarded(
-    r"(?:主事|主査|主任|技師|係長|主幹|主査補|課長補佐|補佐|課長|室長|所長|次長|部長|教諭|教員|講師|教頭|看護師|保育士|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員|"
+    r"(?:主事|主査|主任|技師|係長|主幹|主査補|課長補佐|補佐|課長|室長|所長|次長|部長|教諭|教員|講師|教頭|係員|司令補|消防士長|消防士|看護師|保育士|保健師|栄養士|司書|指導員|相談員|会計年度任用職員|職員|"
     r"書記長|委員長|民生委員|児童委員|民生児童委員)(?![一-龥])"
 )
 _PROFESSIONAL_AFTER = compile_guarded(r"(?:医師|弁護士|司法書士|行政書士|税理士|社会保険労務士|社労士)(?![一-龥])")
@@ -274,6 +274,7 @@ _COMPANY_BEFORE = compile_guarded(
     r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\)|同社|先方)[^\n。:：]{0,30}?(?:部|課|室|支店|営業所|本社)[ \t]*"
     r"(?:[一-龥]{1,4}(?:部長|課長|次長|主任|係長|担当)[ \t]*[、,][ \t]*)?$"
 )
+_GLUED_TWO_AFTER = compile_guarded(r"(?:停止|運転|点検|交換|設置|撤去|開始|終了|休止|稼働|稼動|完了)")
 _SELECTION_BOARD = compile_guarded(r"[ \t]*[・※]?[^\n:：]{0,8}?(?:審査委員|選定委員|評価委員)(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]")
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
 _VENDOR_CONTACT = compile_guarded(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
@@ -286,7 +287,7 @@ _SUFFIX_AFTER = compile_guarded(r"[式流法型派的語風系製産賞杯]")
 # 担当：総務課 佐藤 / 問合せ先 総務部総務課 鈴木
 _INSTITUTION_AFTER = compile_guarded(
     r"^(?:内閣|政権|美術館|記念館|文学館|博物館|財団|記念|文庫|賞|通り|像|邸|旧居|生家|研究所|工房|商店|工務店|建設|組(?![一-龥])|製作所|"
-    r"農園|医院|歯科|クリニック|総合病院|病院|支店|本店|営業所|出張所|書店|食堂|旅館|酒造|商会|ゆかり|"
+    r"農園|医院|歯科|クリニック|総合病院|病院|整形外科|心療内科|内科|外科|眼科|皮膚科|小児科|耳鼻(?:咽喉)?科|産婦人科|精神科|支店|本店|営業所|出張所|書店|食堂|旅館|酒造|商会|ゆかり|"
     # a place named after a person, or a place name read as one: 佐田岬半島, 宗像大社前駅
     r"半島|海岸|湾|港|駅|空港|温泉|峠|ダム|湖|岬|公園|大橋|トンネル|インターチェンジ|IC(?![A-Za-z]))"
 )
@@ -374,7 +375,7 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     return out
 
 
-_PLACE_BEFORE = compile_guarded(r"[都道府県市区町村郡]$")
+_PLACE_BEFORE = compile_guarded(r"[都道府県市区町村郡立]$")
 _NAME_CATS = frozenset(("sei", "mei", "name"))
 _CANDIDATE_CATS = frozenset(("sei", "mei", "name", "proper"))
 _WATCHED_WORDS = _RELATIONS | _HONORIFICS
@@ -667,6 +668,8 @@ def find_people(
                     or _LABEL.search(text, max(text.rfind("\n", 0, morphemes[i - 2][0]) + 1, morphemes[i - 2][0] - 30), morphemes[i - 2][0])
                     # 大橋 美千代 様: a common noun as a surname before an honorific (not 本日, 今回: 副詞可能)
                     or (_HONORIFIC_AFTER.match(text, morphemes[j][1]) and tokens[i - 2].part_of_speech()[2] == "一般")
+                    # 株式会社ミナト精機の内海 加奈子と申します: a self-introduction
+                    or _INTRO_STRONG.match(text, morphemes[j][1]) is not None
                 )
             ):
                 start = morphemes[i - 2][0]  # 東 美智子: a surname the dictionary does not know + a given name
@@ -786,10 +789,13 @@ def find_people(
                 continue
             if labelled and "名" in before and _ANIMAL_LABEL_BEFORE.search(before):
                 continue  # 犬の名前 コタロウ: a pet's name
+            if span_end - span_start == 2 and not (honorific or labelled or intro) and _GLUED_TWO_AFTER.match(after):
+                continue  # エレベーターは全基停止します: two one-character name words glued, then a verb noun
             if span_end - span_start == 3 and not (honorific or labelled) and _LETTER_SPACED.search(before):
                 continue  # 予 定 価 格 調 書: a heading with its letters spaced out
             if (
                 not labelled
+                and not (honorific and morphemes[k][3] in ("さん", "様", "さま"))  # （担当 吉村さん）: not a speaker label
                 and ("(" in before or "○" in before or "◯" in before or "番" in before)
                 and _TITLE_PAREN_BEFORE.search(before)
                 and not _MORE_IN_PARENS.match(text, span_end)
@@ -903,7 +909,8 @@ def find_people(
             _add_person(items, m.start("n"), m.end("n"), "署名の氏名 / name signed under a letter's closing")
     if "・" in text and not public_notice:
         for m in _KATAKANA_NAME_IN_ROW.finditer(text):
-            items = _as_one_name(items, *m.span("n" if m.group("n") else "c"), "氏名（姓名）/ personal name (family and given name)")
+            group = "n" if m.group("n") else "t" if m.group("t") else "c"
+            items = _as_one_name(items, *m.span(group), "氏名（姓名）/ personal name (family and given name)")
         for m in _KATAKANA_WITH_OTHER_SCRIPT.finditer(text):
             items = _as_one_name(items, *m.span("n"), "別表記を添えた氏名 / name given in two scripts")
             items = _as_one_name(items, *m.span("o"), "別表記を添えた氏名 / name given in two scripts")
@@ -968,11 +975,14 @@ def find_people(
         for m in _NAME_FIELD.finditer(text) if "名" in text else ():
             if not _FIELD_WORD.search(m.group("n")):
                 _add_person(items, *m.span("n"), "氏名欄の氏名 / personal name after a name label")
-        for m in _RELATION_NAME_AGE.finditer(text) if "(" in text else ():
+        for m in _RELATION_NAME_AGE.finditer(text) if "(" in text or "生" in text else ():
             if m.group("n") not in _NOT_GIVEN_NAMES:
                 _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
         for m in _SURNAME_KATAKANA_AGE.finditer(text) if "(" in text else ():
             items = _as_one_name(items, *m.span("n"), "年齢を添えた氏名 / name given with an age")
+        for m in _GIVEN_WITH_AGE_LISTED.finditer(text) if "歳)" in text or "才)" in text else ():
+            if _given_name_shape(m.group("n"), False) and m.group("n") not in _RELATIONS:
+                _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
         for m in _KANA_NAME_WITH_AGE.finditer(text) if "(" in text else ():
             if not (m.group("sex") and _common_noun(m.group("n"))):  # not サッカー(男子)
                 _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
@@ -987,6 +997,8 @@ def find_people(
                     start = m.start("list") + part.start() + len(part.group()) - len(part.group().lstrip())
                     end = m.start("list") + part.end() - (len(part.group()) - len(part.group().rstrip()))
                     _add_person(items, start, end, "人数を添えて列挙された氏名 / people listed by name after their number")
+        for m in _CALLED_THEMSELVES.finditer(text) if "名乗" in text else ():
+            _add_person(items, *m.span("n"), "名乗った名 / the name someone gave")
         for m in _NAMEPLATE.finditer(text) if "表札" in text or "名札" in text else ():
             _add_person(items, *m.span("n"), "表札の氏名 / name on a nameplate")
         for m in _CLOSING_THEN_SURNAME.finditer(text) if "\n" in text else ():
@@ -1066,8 +1078,12 @@ _FIELD_WORD = compile_guarded(r"住所|続柄|生年月日|年齢|性別|電話|
 # 長男 颯（17、高2）: a relation, a given name, the age in parentheses
 _AGE_OR_GRADE = r"(?:[0-9]{1,3}[ \t]*(?:歳|才)?|[小中高][1-6]|年[少中長])"
 _RELATION_NAME_AGE = compile_guarded(
-    r"(?:" + _RELATION_WORDS + r")[ \t]+(?P<n>[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6})[ \t]*\([ \t]*" + _AGE_OR_GRADE + r"[ \t]*[、,)]"
+    r"(?:" + _RELATION_WORDS + r")[ \t]+(?P<n>[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6})(?:[ \t]*\([ \t]*" + _AGE_OR_GRADE + r"[ \t]*[、,)]"
+    # 長女 結菜　2021年6月8日生
+    r"|[ \t]+(?:(?:19|20)[0-9]{2}[年/.\-][0-9]{1,2}[月/.\-][0-9]{1,2}日?|(?:昭和|平成|令和)[0-9元]{1,2}年[0-9]{1,2}月[0-9]{1,2}日)[ \t]*生)"
 )
+# 子２名（陽向（8歳）、結愛（5歳））: given names with ages, listed
+_GIVEN_WITH_AGE_LISTED = compile_guarded(r"(?<=[(、,])[ \t]*(?P<n>[一-龥々]{1,3}|[ぁ-ゖ]{2,4})\([ \t]*[0-9]{1,2}[ \t]*(?:歳|才)[ \t]*\)(?=[ \t]*[、,)])")
 # 2年3組 ヒロセ（男子）, 対象児童：ユウト（小2）: a child written in katakana with their sex, age or grade
 _KANA_NAME_WITH_AGE = compile_guarded(
     r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{2,6})\((?:(?P<sex>男子|女子|男児|女児|男|女)|[0-9]{1,2}[ \t]*(?:歳|才)|[小中高][1-6]|年[少中長])\)"
@@ -1080,6 +1096,8 @@ _KANA_NAME_LIST = compile_guarded(r"(?:男子|女子|生徒|児童|男児|女児
 _COUNTED_NAMES = compile_guarded(
     r"(?P<count>[1-9])名\((?P<list>[ \t]*[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?[ \t]*(?:[、,][ \t]*[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?[ \t]*){1,8})\)"
 )
+# 業者の担当者は「カワグチ」と名乗った: the name someone gave, in quotes
+_CALLED_THEMSELVES = compile_guarded(r"「(?P<n>[ァ-ヴー]{2,8}|[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?|[ぁ-ゖ]{2,6})」[ \t]*と[ \t]*名乗")
 # 隣家（表札「木暮」）: the name on a house's nameplate
 _NAMEPLATE = compile_guarded(r"(?:表札|名札)[^\n「」]{0,4}「(?P<n>[一-龥々]{1,4}|[ァ-ヴー]{2,8}|[ぁ-ゖ]{2,6})」")
 # よろしくお願いいたします。⏎土屋: a surname alone on the line after a letter's closing
@@ -1187,6 +1205,8 @@ _RELATIVE_NO_OTHER_SCRIPT = compile_guarded(
 # before a contact (チョウ・リン / 080-…) or a date of birth (タン・ミン・トゥアン 2001/06/15生)
 _KATAKANA_NAME_IN_ROW = compile_guarded(
     r"(?:[0-9]{1,2}年[0-9]{1,2}組[ \t]*)(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,3})(?![ァ-ヴー・])"
+    # alone in a table cell (｜チャン・ヴァン・ドゥック｜), or after a case code in brackets (（C-1302 ロペス・マリア）)
+    r"|(?:(?<=[|\t])[ \t]*|\([A-Z0-9\-]{2,10}[ \t]+)(?P<t>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,3})(?=[ \t]*[|\t)])"
     r"|(?<![ァ-ヴー・])(?P<c>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,3})[ \t]*[/／|｜,、]?[ \t]*"
     r"(?=\+?[0-9]{2,5}-[0-9]{1,4}-[0-9]{3,4}|[A-Za-z0-9._%+\-]+@|(?:(?:19|20)[0-9]{2}[/.\-][0-9]{1,2}[/.\-][0-9]{1,2}|(?:昭和|平成|令和)[0-9]{1,2}年[0-9]{1,2}月[0-9]{1,2}日)[ \t]*生)"
 )
@@ -1324,7 +1344,7 @@ _MY_NAME_IS = compile_guarded(
     r"(?<![A-Za-z])(?:(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){1,3})"
     # "my son Anish", "my wife, Sarah Lee", "my husband is Joao Pedro dos Santos": a relative named in English
     r"|(?i:my[ \t]+(?:son|daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|child|grandmother|grandfather))"
-    r"(?:,|[ \t]+is)?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][a-z]+){0,3}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
+    r"(?:,|[ \t]+is)?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){0,3}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
 )
 # The reading of a name in parentheses after it: 山田 花子（やまだ はなこ）, （ヤマダ ハナコ）
 _READING = compile_guarded(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
