@@ -29,7 +29,7 @@ MODEL_RESOURCE = "policy/detection/data/wording_model.json"
 def features(surfaces: Iterable[str]) -> set[str]:
     """The words of a text and each pair of neighbouring words ("a b"); spaces are dropped and
     every number becomes '#' (a date or an amount says nothing of the paper's kind)."""
-    words = ["#" if w.isdigit() else w for w in surfaces if not w.isspace()]
+    words = ["#" if w.isdigit() else w for w in surfaces if not w.isspace() and not _MARKING_WORD.search(w)]
     out = set(words)
     out.update(f"{a} {b}" for a, b in zip(words, words[1:]))
     return out
@@ -76,6 +76,9 @@ class WordingModel:
         )
 
 
+# Words of handling markings (機密性, 秘, 取扱注意 …) are the rules' business: the model reads the
+# wording around them, so a text that explains the marking scheme is not read as a marked paper.
+_MARKING_WORD = compile_guarded(r"機密|秘|取扱|部外|限り|複製禁止|転送禁止|配付禁止|配布禁止")
 _JAPANESE_CHAR = compile_guarded(r"[ぁ-ゖァ-ヺ一-龥々]")
 _LATIN_LETTER = compile_guarded(r"[A-Za-z]")
 
