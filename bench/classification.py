@@ -75,6 +75,8 @@ BLIND_SETS = {
     "blind22": ("h-blind22-", "99o_heldout_blind22.md", "twenty-second"),
     "blind23": ("h-blind23-", "99p_heldout_blind23.md", "twenty-third"),
     "blind24": ("h-blind24-", "99q_heldout_blind24.md", "twenty-fourth"),
+    "blind25": ("h-blind25-", "99r_heldout_blind25.md", "twenty-fifth"),
+    "blind26": ("h-blind26-", "99s_heldout_blind26.md", "twenty-sixth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
