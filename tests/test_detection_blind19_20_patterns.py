@@ -65,6 +65,11 @@ RULES = DefaultDetector(wording=None)
         ("森永 亜希氏及び子２名（陽向（8歳）、結愛（5歳））を、次の住戸に入居させる。", "PERSON", "結愛"),
         ("No｜住戸｜名義人｜状況\n3｜亀川 2-301｜チャン・ヴァン・ドゥック｜又貸しの疑い", "PERSON", "チャン・ヴァン・ドゥック"),
         ("・所得の過少申告の疑い（C-1302 ロペス・マリア）", "PERSON", "ロペス・マリア"),
+        # from blind25 and blind26
+        ("そばにいた同じクラスの陸くんが職員室に知らせに来た。", "PERSON", "陸"),
+        ("後ろから来ためいちゃんとぶつかって転落した。", "PERSON", "めい"),
+        ("若葉台小学校4年2組の大野 湊の母、大野 千尋です。", "PERSON", "大野 湊"),
+        ("実家の母（石井 陽子さん、0436-21-8841）が来てくれる。", "PERSON", "石井 陽子"),
         # earlier sets' misses, fixed this round
         ("10/21 同社営業部 石黒課長より見積受領。当初見積より5%高い。", "PERSON", "石黒"),
         ("先方　株式会社みなと都市開発 開発事業部 藤原部長、桑島主任\n内容", "PERSON", "桑島"),
@@ -166,6 +171,11 @@ def test_a_relation_with_a_description_in_brackets_names_no_one(text: str) -> No
 )
 def test_words_read_as_names_are_not_names(text: str, word: str) -> None:
     assert word not in found(text, "PERSON")
+
+
+@pytest.mark.parametrize("text", ["赤ちゃんが泣いている。お兄ちゃんも起きた。", "おばあちゃんの家に泊まる。", "孫ちゃんの写真"])
+def test_family_words_before_chan_are_not_names(text: str) -> None:
+    assert found(text, "PERSON") == []
 
 
 def test_departments_counted_in_brackets_are_not_names() -> None:

@@ -164,3 +164,11 @@ def test_an_english_text_is_left_to_the_rules() -> None:
     detector = DefaultDetector(wording=model)
     assert detector.detect("Please summarise this plan for the committee members. " * 2).proposed_class == 1
     assert detector.detect("この計画を委員向けに要約してください。").proposed_class == 2
+
+
+def test_the_wording_model_leaves_marking_words_to_the_rules() -> None:
+    from gennai.policy.detection.wording import features
+
+    present = features(["機密性", "2", "情報", "を", "課長", "に", "説明", "取扱注意", "秘"])
+    assert not any("機密" in f or "取扱" in f or "秘" in f for f in present)
+    assert "課長" in present and "# 情報" in present

@@ -102,7 +102,7 @@ _RELATION_GLUED_GIVEN = compile_guarded(
 # こども：ファム・ジア・バオ（2022年9月14日うまれ）, 母（渋谷 トシ、昭和12年…）: a name with its date of birth
 _NAME_WITH_BIRTH = compile_guarded(
     r"(?:(?:こども|子ども|子供|" + _RELATION_WORDS + r")[ \t]*[:：][ \t]*(?P<k>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*[（(][^）)\n]{0,6}[0-9]{4}"
-    r"|(?:" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*(?P<p>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,4})[ \t]*[、,][ \t]*(?:明治|大正|昭和|平成|令和|[0-9]{4})"
+    r"|(?:" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*(?P<p>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,4})(?<!さん)(?<!様)[ \t]*(?:さん|様)?[ \t]*[、,][ \t]*(?:明治|大正|昭和|平成|令和|(?:18|19|20)[0-9]{2}(?![0-9\-]))"
     # 長女（結衣、令和3年5月12日生）: a given name alone, then a date of birth
     r"|(?:" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*(?P<g>[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6})[ \t]*[、,][ \t]*"
     r"(?:明治|大正|昭和|平成|令和|[0-9]{4})[^）)\n]{0,14}生)"
@@ -375,6 +375,23 @@ def _chunks(text: str) -> list[tuple[int, str]]:
     return out
 
 
+_CHILD_HONORIFICS = frozenset(("くん", "ちゃん", "君"))
+# Words before ちゃん/くん that are not names: 赤ちゃん, お兄ちゃん, おばあちゃん …
+_NOT_CHILD_NAMES = frozenset(
+    ("赤", "兄", "姉", "お兄", "お姉", "母", "父", "坊", "婆", "爺", "ばあ", "じい", "にい", "ねえ", "おばあ", "おじい", "おにい",
+     "おねえ", "かあ", "とう", "おかあ", "おとう", "みな", "皆", "ママ", "パパ", "ワン", "ニャン", "お嬢", "嬢", "孫", "姪", "甥", "弟", "妹")
+)
+
+
+def _child_name(surface: str) -> bool:
+    """Could this word, written before くん/ちゃん, be a child's given name?"""
+    if surface in _NOT_CHILD_NAMES or surface in _RELATIONS:
+        return False
+    if _is_kanji(surface):
+        return len(surface) <= 2 and _given_name_shape(surface, len(surface) == 2)
+    return bool(_GIVEN_KANA.fullmatch(surface)) and len(surface) >= 2
+
+
 _PLACE_BEFORE = compile_guarded(r"[都道府県市区町村郡立]$")
 _NAME_CATS = frozenset(("sei", "mei", "name"))
 _CANDIDATE_CATS = frozenset(("sei", "mei", "name", "proper"))
@@ -529,7 +546,12 @@ def find_people(
                 not is_name
                 and i + 1 < count
                 and morphemes[i + 1][3] in _HONORIFICS
-                and (cat == "proper" or (cat != "space" and tokens[i].is_oov()))
+                and (
+                    cat == "proper"
+                    or (cat != "space" and tokens[i].is_oov())
+                    # 陸くん, めいちゃん: a child's given name before くん/ちゃん
+                    or (morphemes[i + 1][3] in _CHILD_HONORIFICS and _child_name(surface) and not (i > 0 and morphemes[i - 1][2] in ("noun", "proper") and morphemes[i - 1][1] == start and _is_kanji(morphemes[i - 1][3][-1:] or "a")))
+                )
             )
             if not is_name and not unknown_before_honorific:
                 i += 1
@@ -997,6 +1019,9 @@ def find_people(
                     start = m.start("list") + part.start() + len(part.group()) - len(part.group().lstrip())
                     end = m.start("list") + part.end() - (len(part.group()) - len(part.group().rstrip()))
                     _add_person(items, start, end, "人数を添えて列挙された氏名 / people listed by name after their number")
+        for m in _CHILD_OF_PARENT.finditer(text) if "の" in text else ():
+            if _is_surname(m.group("n").split()[0]):
+                _add_person(items, *m.span("n"), "続柄を添えた氏名 / name given with a family relation")
         for m in _CALLED_THEMSELVES.finditer(text) if "名乗" in text else ():
             _add_person(items, *m.span("n"), "名乗った名 / the name someone gave")
         for m in _NAMEPLATE.finditer(text) if "表札" in text or "名札" in text else ():
@@ -1095,6 +1120,10 @@ _KANA_NAME_LIST = compile_guarded(r"(?:男子|女子|生徒|児童|男児|女児
 # 市民課3名（河合、平井、森 彩）: as many surnames or names in brackets as the number before them
 _COUNTED_NAMES = compile_guarded(
     r"(?P<count>[1-9])名\((?P<list>[ \t]*[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?[ \t]*(?:[、,][ \t]*[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?[ \t]*){1,8})\)"
+)
+# 4年2組の大野 湊の母、大野 千尋です: the child named before the parent who writes
+_CHILD_OF_PARENT = compile_guarded(
+    r"(?<![一-龥々])(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖ]{1,4})の(?:母|父|母親|父親|祖母|祖父|保護者)(?=[ \t]*(?:[、,。]|です|でございます|と申します))"
 )
 # 業者の担当者は「カワグチ」と名乗った: the name someone gave, in quotes
 _CALLED_THEMSELVES = compile_guarded(r"「(?P<n>[ァ-ヴー]{2,8}|[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?|[ぁ-ゖ]{2,6})」[ \t]*と[ \t]*名乗")
