@@ -59,7 +59,7 @@ _FIRST_PERSON = compile_guarded(r"私|わたし|僕|ぼく|当方|我が家|う�
 _RELATION_WORDS = (
     "元夫|元妻|前夫|前妻|内縁の夫|内縁の妻|夫|妻|配偶者|長男|長女|次男|次女|三男|三女|四男|四女|"
     "実父|実母|義父|義母|養父|養母|祖父|祖母|父親|母親|父|母|兄|姉|弟|妹|息子|娘|孫|子|きょうだい|兄弟|姉妹|"
-    "甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人|近隣住民|同僚|上司|部下"
+    "甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人|近隣住民|同僚|上司|部下|亡父|亡母|亡夫|亡妻|旧姓"
 )
 _RELATIONS = frozenset(_RELATION_WORDS.split("|"))
 _PERSON_LABELS = (
@@ -1376,10 +1376,13 @@ _MY_NAME_IS = compile_guarded(
     r"(?:,|[ \t]+is)?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){0,3}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
 )
 # The reading of a name in parentheses after it: 山田 花子（やまだ はなこ）, （ヤマダ ハナコ）
-_READING = compile_guarded(r"[ \t]*[（(][ \t]*(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})[ \t]*[）)]")
+# (also after an honorific, and with more after a comma: 鎌田 千夏さん（かまた ちなつ）, 長尾 萌さん（ながお もえ、2年目）)
+_READING_OPEN = r"(?:さん|様|さま|氏|殿)?[ \t]*[（(][ \t]*"
+_READING_CLOSE = r"[ \t]*(?:[、,][^）)\n]{1,24})?[）)]"
+_READING = compile_guarded(r"[ \t]*" + _READING_OPEN + r"(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})" + _READING_CLOSE)
 # The same person written another way, after a romanised name: NGUYEN THI HOA（グエン・ティ・ホア）, CHEN Yuting（陳 雨婷）
 _OTHER_WRITING = compile_guarded(
-    r"[ \t]*[（(][ \t]*(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3}|[ぁ-ゖ]{1,8}[ \t][ぁ-ゖ]{1,8})[ \t]*[）)]"
+    r"[ \t]*" + _READING_OPEN + r"(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3}|[ぁ-ゖ]{1,8}[ \t][ぁ-ゖ]{1,8})" + _READING_CLOSE
 )
 # 早瀬 ミア（HAYASE Mia）: the romanised name after a Japanese one
 _LATIN_WRITING = compile_guarded(
