@@ -77,6 +77,8 @@ BLIND_SETS = {
     "blind24": ("h-blind24-", "99q_heldout_blind24.md", "twenty-fourth"),
     "blind25": ("h-blind25-", "99r_heldout_blind25.md", "twenty-fifth"),
     "blind26": ("h-blind26-", "99s_heldout_blind26.md", "twenty-sixth"),
+    "blind27": ("h-blind27-", "99t_heldout_blind27.md", "twenty-seventh"),
+    "blind28": ("h-blind28-", "99u_heldout_blind28.md", "twenty-eighth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
