@@ -184,6 +184,12 @@ def test_family_words_before_chan_are_not_names(text: str) -> None:
     assert found(text, "PERSON") == []
 
 
+def test_a_block_number_then_a_phone_number_is_not_a_my_number() -> None:
+    # 2 1 078 843 5902 passes the My Number check digit by chance (from blind27)
+    text = "各区役所の窓口\n灘区役所　灘区桜口町4丁目2-1　078-843-5902\n中央区役所"
+    assert found(text, "MY_NUMBER") == [] and found(text, "PHONE") == ["078-843-5902"]
+
+
 def test_departments_counted_in_brackets_are_not_names() -> None:
     text = "関係課3名（総務課、財政課、企画課）で協議した。"
     assert found(text, "PERSON") == []

@@ -90,6 +90,9 @@ _D12_13 = compile_guarded(
 )
 _MYNUMBER_WORDS = compile_guarded(r"マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号|my[ \t]*number", re.I)
 _LICENCE_WORDS = compile_guarded(r"免[ \t]*許")
+# A whole phone number (0 + area code, hyphens) ending a run of digits that passes the My Number
+# check only by chance: the digits before it are something else (a block number)
+_PHONE_TAIL = compile_guarded(r"[ \t\u3000]0[0-9]{1,4}-[0-9]{1,4}-[0-9]{4}$")
 _NEAR_MY_NUMBER = compile_guarded(
     r"(?:マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号)[ \t]*(?:欄)?[ \t]*[:：は]?[ \t]*[「『(（]?[ \t]*(?P<n>[0-9](?:[ \t\-]?[0-9]){9,12})(?![0-9])"
 )
@@ -352,7 +355,12 @@ def find_identifiers(
                 taken.append((start, end))
                 if cues is not None:
                     cues.append((start, end, "マイナンバーの記載（検査数字不一致）/ number labelled as My Number (check digit fails)"))
-        elif my_number_is_valid(digits) and not _near(text, start, _OTHER_NUMBER_WORDS, before=15) and not _in_number_list(text, raw, start, end):
+        elif (
+            my_number_is_valid(digits)
+            and not _near(text, start, _OTHER_NUMBER_WORDS, before=15)
+            and not _in_number_list(text, raw, start, end)
+            and not _PHONE_TAIL.search(raw)  # 桜口町4丁目2-1　078-843-5902: a block number, then a phone number
+        ):
             add(Item("MY_NUMBER", start, end, 2, "マイナンバー（検査数字一致）/ My Number with valid check digit"))
 
     # 個人番号 97378382480: a number of 10-13 digits written as a My Number but not 12 digits
