@@ -267,14 +267,17 @@ _ROSTER_LINE = compile_guarded(
     r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席(?:した|する)?(?:職員|者|委員)?|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)"
     r"(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]"
 )
-# A selection board's members (評価委員：…): named in their role once published, private before
+# 教諭（小山 健太、保健体育）が: more than the name in the brackets, then a particle (a person, not a speaker label)
 _MORE_IN_PARENS = compile_guarded(r"[ \t]*[、,][^)\n]{1,20}\)[ \t]*(?:が|は|を|に|の|と)")
+# 同社営業部 石黒課長, 開発事業部 藤原部長、桑島主任: a company's staff by surname and title after its department
 _COMPANY_TITLE_GLUED = compile_guarded(r"(?:部長|課長|次長|主任|係長|社長|専務|常務|所長|支店長|室長|営業|担当)(?![一-龥])")
 _COMPANY_BEFORE = compile_guarded(
     r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\)|同社|先方)[^\n。:：]{0,30}?(?:部|課|室|支店|営業所|本社)[ \t]*"
     r"(?:[一-龥]{1,4}(?:部長|課長|次長|主任|係長|担当)[ \t]*[、,][ \t]*)?$"
 )
+# エレベーターは全基停止します: two one-character name words glued before a verb noun are no name
 _GLUED_TWO_AFTER = compile_guarded(r"(?:停止|運転|点検|交換|設置|撤去|開始|終了|休止|稼働|稼動|完了)")
+# A selection board's members (評価委員：…): named in their role once published, private before
 _SELECTION_BOARD = compile_guarded(r"[ \t]*[・※]?[^\n:：]{0,8}?(?:審査委員|選定委員|評価委員)(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]")
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
 _VENDOR_CONTACT = compile_guarded(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
