@@ -1,11 +1,11 @@
-"""From the nineteenth to the twenty-fourth blind sets (blind21: a prefectural government;
-blind22: prompts from many offices; blind23: a city in Kyushu; blind24: central ministries) and
-first from the nineteenth and twentieth ('blind19', a Tokyo special ward office, and
-'blind20', national government regional offices; development sets now): names that the rules
-missed (a child's given name with a date of birth, foreign names in two scripts, new name
-labels) and public texts read as sensitive (officials in a press release's contact block, a
-help desk's number, a published 随意契約 with its 予定価格, a Kyoto street name, an office's
-new address)."""
+"""From the nineteenth to the twenty-eighth blind sets ('blind19'-'blind28': a Tokyo ward office,
+national regional offices, a prefecture, prompts from many offices, a city in Kyushu, central
+ministries, towns and villages, schools and a hospital, a city in Kansai, branch offices and an
+agency; development sets now), and the misses left from earlier sets: names the rules missed
+(children's given names, foreign names in two scripts, new labels, later mentions of a person
+found by full name) and public texts read as sensitive (officials in a press release's contact
+block, a published 随意契約 with its 予定価格, a street glued to its ward, an office's new
+address, a chance My Number)."""
 
 from __future__ import annotations
 
