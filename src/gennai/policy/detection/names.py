@@ -127,7 +127,7 @@ _PERSONAL_MATTER = compile_guarded(
     r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故|感染|陽性|濃厚接触|容疑|収賄|贈賄|横領|不祥事|非違行為|事情聴取|任意聴取|逮捕|捜査|パワハラ|セクハラ|服務事故"
 )
 # A person spoken of by surname: 大谷という人, 志村という方
-_CALLED_AFTER = compile_guarded(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前)")
+_CALLED_AFTER = compile_guarded(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前|営業担当|担当者?|営業)")
 # A given name written after the surname with a space, where SudachiPy does not know it as a
 # given name (中川 さくら, 高橋 楓): a short token, then the end of the name (line end, space,
 # punctuation, honorific or self-introduction).
@@ -272,7 +272,7 @@ _MORE_IN_PARENS = compile_guarded(r"[ \t]*[、,][^)\n]{1,20}\)[ \t]*(?:が|は|�
 # 同社営業部 石黒課長, 開発事業部 藤原部長、桑島主任: a company's staff by surname and title after its department
 _COMPANY_TITLE_GLUED = compile_guarded(r"(?:部長|課長|次長|主任|係長|社長|専務|常務|所長|支店長|室長|営業|担当)(?![一-龥])")
 _COMPANY_BEFORE = compile_guarded(
-    r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\)|同社|先方)[^\n。:：]{0,30}?(?:部|課|室|支店|営業所|本社)[ \t]*"
+    r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\)|同社|先方)[^\n。:：]{0,30}?(?:(?:部|課|室|支店|営業所|本社)[ \t]*|の)"
     r"(?:[一-龥]{1,4}(?:部長|課長|次長|主任|係長|担当)[ \t]*[、,][ \t]*)?$"
 )
 # エレベーターは全基停止します: two one-character name words glued before a verb noun are no name
@@ -1026,7 +1026,8 @@ def find_people(
             if _is_surname(m.group("n").split()[0]):
                 _add_person(items, *m.span("n"), "続柄を添えた氏名 / name given with a family relation")
         for m in _CALLED_THEMSELVES.finditer(text) if "名乗" in text else ():
-            _add_person(items, *m.span("n"), "名乗った名 / the name someone gave")
+            if m.group("n") or _is_surname(m.group("s")):
+                _add_person(items, *m.span("n" if m.group("n") else "s"), "名乗った名 / the name someone gave")
         for m in _NAMEPLATE.finditer(text) if "表札" in text or "名札" in text else ():
             _add_person(items, *m.span("n"), "表札の氏名 / name on a nameplate")
         for m in _CLOSING_THEN_SURNAME.finditer(text) if "\n" in text else ():
@@ -1129,7 +1130,10 @@ _CHILD_OF_PARENT = compile_guarded(
     r"(?<![一-龥々])(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖ]{1,4})の(?:母|父|母親|父親|祖母|祖父|保護者)(?=[ \t]*(?:[、,。]|です|でございます|と申します))"
 )
 # 業者の担当者は「カワグチ」と名乗った: the name someone gave, in quotes
-_CALLED_THEMSELVES = compile_guarded(r"「(?P<n>[ァ-ヴー]{2,8}|[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?|[ぁ-ゖ]{2,6})」[ \t]*と[ \t]*名乗")
+_CALLED_THEMSELVES = compile_guarded(
+    r"「(?P<n>[ァ-ヴー]{2,8}|[一-龥々]{1,4}(?:[ \t][一-龥々ぁ-ゖ]{1,4})?|[ぁ-ゖ]{2,6})」[ \t]*と[ \t]*名乗"
+    r"|(?<![一-龥々])(?P<s>[一-龥々]{2,4})[ \t]*と[ \t]*名乗"  # 隣家の男性（坂巻と名乗る、60代）
+)
 # 隣家（表札「木暮」）: the name on a house's nameplate
 _NAMEPLATE = compile_guarded(r"(?:表札|名札)[^\n「」]{0,4}「(?P<n>[一-龥々]{1,4}|[ァ-ヴー]{2,8}|[ぁ-ゖ]{2,6})」")
 # よろしくお願いいたします。⏎土屋: a surname alone on the line after a letter's closing
