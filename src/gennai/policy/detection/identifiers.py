@@ -92,7 +92,7 @@ _MYNUMBER_WORDS = compile_guarded(r"マイ[ \t]*ナンバー|個[ \t]*人[ \t]*�
 _LICENCE_WORDS = compile_guarded(r"免[ \t]*許")
 # A whole phone number (0 + area code, hyphens) ending a run of digits that passes the My Number
 # check only by chance: the digits before it are something else (a block number)
-_PHONE_TAIL = compile_guarded(r"[ \t\u3000]0[0-9]{1,4}-[0-9]{1,4}-[0-9]{4}$")
+_PHONE_TAIL = compile_guarded(r"[ \t]0[0-9]{1,4}-[0-9]{1,4}-[0-9]{4}$")  # (the text is NFKC-folded: 　 is a space)
 _NEAR_MY_NUMBER = compile_guarded(
     r"(?:マイ[ \t]*ナンバー|個[ \t]*人[ \t]*番[ \t]*号)[ \t]*(?:欄)?[ \t]*[:：は]?[ \t]*[「『(（]?[ \t]*(?P<n>[0-9](?:[ \t\-]?[0-9]){9,12})(?![0-9])"
 )

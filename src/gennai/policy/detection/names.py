@@ -263,24 +263,27 @@ _LIST_AFTER_TITLE = compile_guarded(
 # A line listing the attendants or members of a meeting or a selection board (出席委員：, 説明員：,
 # 審査委員：): the people on it with a title, or listed after one, are named in their role, in
 # public and internal papers alike.
-_ROSTER_LINE = compile_guarded(
-    r"[ \t]*[・※]?[^\n:：]{0,8}?(?:出席(?:した|する)?(?:職員|者|委員)?|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者)"
-    r"(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]"
-)
+def _line_label(words: str) -> str:
+    """A line that starts with one of words as its label: ・出席委員（5名）：…"""
+    return r"[ \t]*[・※]?[^\n:：]{0,8}?(?:" + words + r")(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]"
+
+
+_ROSTER_LINE = compile_guarded(_line_label(r"出席(?:した|する)?(?:職員|者|委員)?|説明員|審査委員|選定委員|評価委員|委員|構成員|理事者|参加者"))
 # 教諭（小山 健太、保健体育）が: more than the name in the brackets, then a particle (a person, not a speaker label)
 _MORE_IN_PARENS = compile_guarded(r"[ \t]*[、,][^)\n]{1,20}\)[ \t]*(?:が|は|を|に|の|と)")
 # 同社営業部 石黒課長, 開発事業部 藤原部長、桑島主任: a company's staff by surname and title after its department
 _COMPANY_TITLE_GLUED = compile_guarded(r"(?:部長|課長|次長|主任|係長|社長|専務|常務|所長|支店長|室長|営業|担当)(?![一-龥])")
+_COMPANY_FORMS = r"株式会社|有限会社|合同会社|\(株\)|\(有\)"
 _COMPANY_BEFORE = compile_guarded(
-    r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\)|同社|先方)[^\n。:：]{0,30}?(?:(?:部|課|室|支店|営業所|本社)[ \t]*|の)"
+    r"(?:" + _COMPANY_FORMS + r"|同社|先方)[^\n。:：]{0,30}?(?:(?:部|課|室|支店|営業所|本社)[ \t]*|の)"
     r"(?:[一-龥]{1,4}(?:部長|課長|次長|主任|係長|担当)[ \t]*[、,][ \t]*)?$"
 )
 # エレベーターは全基停止します: two one-character name words glued before a verb noun are no name
 _GLUED_TWO_AFTER = compile_guarded(r"(?:停止|運転|点検|交換|設置|撤去|開始|終了|休止|稼働|稼動|完了)")
 # A selection board's members (評価委員：…): named in their role once published, private before
-_SELECTION_BOARD = compile_guarded(r"[ \t]*[・※]?[^\n:：]{0,8}?(?:審査委員|選定委員|評価委員)(?:[ \t]*[（(][^）)\n]{0,8}[）)])?[ \t]*[:：]")
+_SELECTION_BOARD = compile_guarded(_line_label(r"審査委員|選定委員|評価委員"))
 # A company's contact person in an internal paper: "株式会社○○ 2,310,000円（担当：宮内）"
-_VENDOR_CONTACT = compile_guarded(r"(?:株式会社|有限会社|合同会社|\(株\)|\(有\))[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
+_VENDOR_CONTACT = compile_guarded(r"(?:" + _COMPANY_FORMS + r")[^\n]{0,40}?担当者?[ \t]*[:：][ \t]*$")
 _NOT_NAMES = frozenset(("申立人", "申立", "申立者"))
 _ANIMAL_LABEL_BEFORE = compile_guarded(r"(?:犬|猫|ペット|動物|愛犬|愛猫|飼い犬|飼い猫)の?(?:名前|呼び名|なまえ)[ \t]*[:：は]?[ \t]*$")
 _LETTER_SPACED = compile_guarded(r"(?:^|[ \t])[一-龥][ \t][一-龥][ \t]+$")
@@ -748,8 +751,11 @@ def find_people(
                 )
                 or _VOLUNTEER_TITLE.match(text, span_end) is not None  # 桑田民生委員: a citizen volunteer
             )
-            # 西田 070-…: a surname alone with a phone number or an e-mail address on its line
-            contact_line = alone and _CONTACT_AFTER.match(text, span_end) is not None
+            # 西田 070-…: a surname alone with a phone number or an e-mail address on its line;
+            # 総務課 長岡（075-692-3341）: with a phone number in brackets
+            contact_line = alone and (
+                _CONTACT_AFTER.match(text, span_end) is not None or _CONTACT_PAREN_AFTER.match(text, span_end) is not None
+            )
             # 主治医 …クリニック 斎藤医師: a doctor or a lawyer outside the office, named by surname
             professional = alone and _PROFESSIONAL_AFTER.match(text, span_end) is not None
             # 同社営業部 石黒課長より見積受領: a company's staff member named by surname and title in an internal paper
@@ -760,8 +766,6 @@ def find_people(
             )
             # 高野世帯を内定とする: a household named by its surname
             household = alone and text.startswith("世帯", span_end) and not text.startswith("世帯数", span_end)
-            # 総務課 長岡（075-692-3341）: a surname alone with a phone number in brackets
-            contact_line = contact_line or (alone and _CONTACT_PAREN_AFTER.match(text, span_end) is not None)
             if honorific and _KATAKANA.match(morphemes[i][3]):
                 back = i - 1  # グエン・ヴァン・アンさん, ヨコヤマ ケンジさん: the whole katakana name
                 while back >= 0 and (not items or morphemes[back][0] >= items[-1].end):
