@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 
 from gennai.policy.detection.identifiers import Item
 from gennai.policy.detection.prefilter import compile_guarded
-from gennai.policy.detection.tables import NO_COLUMNS, Columns
+from gennai.policy.detection.tables import NO_COLUMNS, Columns, cells
 
 _local = threading.local()
 _CHUNK = 4000  # characters per tokenizer call (SudachiPy limits input size)
@@ -252,8 +252,10 @@ _AUTHOR_AFTER = compile_guarded(r"[ \t]*(?:著|編著|編|訳|監修|作|画|撮
 # 夏目漱石の『坊っちゃん』: a name written as one word before the title of a work
 _WORK_AFTER = compile_guarded(r"の?[『「]")
 _HIGH_BEFORE = compile_guarded(_HIGH_TITLES + r"[ \t]*[:：は]?[ \t]*$")  # 市長：…, 市長は鶴田 恭平
-_HIGH_AFTER = compile_guarded(r"^[ \t]*(?:[一-龥]{1,8}?)?" + _HIGH_TITLES)
-_TITLE_AFTER = compile_guarded(r"^[ \t]*(?:[一-龥ぁ-ゖァ-ヴー]{1,10}?)?(?:" + _HIGH_TITLES + "|" + _TITLES + ")")
+# A title is not one where its last character begins a place name: 神戸市長田区 (市 + 長田区), 北区長岡町
+_NOT_A_PLACE_AFTER = r"(?![一-龥]{0,3}(?:区|町|村|郡|丁目))"
+_HIGH_AFTER = compile_guarded(r"^[ \t]*(?:[一-龥]{1,8}?)?" + _HIGH_TITLES + _NOT_A_PLACE_AFTER)
+_TITLE_AFTER = compile_guarded(r"^[ \t]*(?:[一-龥ぁ-ゖァ-ヴー]{1,10}?)?(?:" + _HIGH_TITLES + "|" + _TITLES + ")" + _NOT_A_PLACE_AFTER)
 # A list of people after a title: "委員 土井 晴美、森下 修（公募）、坂口 亜希子" (each of them a
 # member named in that role).
 _LIST_AFTER_TITLE = compile_guarded(
@@ -385,7 +387,7 @@ _CHILD_HONORIFICS = frozenset(("くん", "ちゃん", "君"))
 # Words before ちゃん/くん that are not names: 赤ちゃん, お兄ちゃん, おばあちゃん …
 _NOT_CHILD_NAMES = frozenset(
     ("赤", "兄", "姉", "お兄", "お姉", "母", "父", "坊", "婆", "爺", "ばあ", "じい", "にい", "ねえ", "おばあ", "おじい", "おにい",
-     "おねえ", "かあ", "とう", "おかあ", "おとう", "みな", "皆", "ママ", "パパ", "ワン", "ニャン", "お嬢", "嬢", "孫", "姪", "甥", "弟", "妹")
+     "おねえ", "おば", "おじ", "かあ", "とう", "おかあ", "おとう", "みな", "皆", "ママ", "パパ", "ワン", "ニャン", "お嬢", "嬢", "孫", "姪", "甥", "弟", "妹")
 )
 
 
@@ -398,6 +400,9 @@ def _child_name(surface: str) -> bool:
     return bool(_GIVEN_KANA.fullmatch(surface)) and len(surface) >= 2
 
 
+# A child's given name in hiragana before くん/ちゃん, which the dictionary may cut into a
+# name and a particle (ゆう + と + くん): たぶん ゆうとくん、小学1年生くらい
+_KANA_CHILD = compile_guarded(r"(?<![ぁ-ゖ])(?P<n>[ぁ-ゖ]{2,4})(?=くん|ちゃん)")
 _PLACE_BEFORE = compile_guarded(r"[都道府県市区町村郡立]$")
 _NAME_CATS = frozenset(("sei", "mei", "name"))
 _CANDIDATE_CATS = frozenset(("sei", "mei", "name", "proper"))
@@ -576,6 +581,13 @@ def find_people(
                     and len(nxt[3]) <= 2
                     and "\n" not in nxt[3]
                     and "\r" not in nxt[3]
+                    # 上田 葵 ウエダ アオイ: a katakana word after a kanji name of two parts begins
+                    # its reading (菅野 ツル: a katakana given name after a kanji surname is the name)
+                    and not (
+                        _is_kanji(morphemes[j][3])
+                        and _KATAKANA.match(morphemes[j + 2][3])
+                        and any(morphemes[x][2] == "space" for x in range(i + 1, j))
+                    )
                 ):  # never across a line break: two names on two lines are two people
                     j += 2
                     cats.add(morphemes[j][2])
@@ -635,9 +647,9 @@ def find_people(
                     and not _TITLE_WORD.fullmatch(morphemes[j + 2][3])
                     and not _PLACE_WORD.match(morphemes[j + 2][3])
                     and _NAME_END.match(text, morphemes[j + 2][1])
-                    and _labelled_at(text, start, morphemes[j + 2][1], columns)
+                    and (_labelled_at(text, start, morphemes[j + 2][1], columns) or _AGE_AFTER.match(text, morphemes[j + 2][1]))
                 ):
-                    j += 2  # after a label, 姓 + space + any short kanji word: 氏名 那須 勇気, 職員：河野 未来
+                    j += 2  # after a label, 姓 + space + any short kanji word: 氏名 那須 勇気, 職員：河野 未来; with an age: 浜口 勇気（42）
                     cats.add("mei")
                     break
                 elif (
@@ -939,7 +951,8 @@ def find_people(
     if "・" in text and not public_notice:
         for m in _KATAKANA_NAME_IN_ROW.finditer(text):
             group = "n" if m.group("n") else "t" if m.group("t") else "c"
-            items = _as_one_name(items, *m.span(group), "氏名（姓名）/ personal name (family and given name)")
+            if not _katakana_phrase(m.group(group)):
+                items = _as_one_name(items, *m.span(group), "氏名（姓名）/ personal name (family and given name)")
         for m in _KATAKANA_WITH_OTHER_SCRIPT.finditer(text):
             items = _as_one_name(items, *m.span("n"), "別表記を添えた氏名 / name given in two scripts")
             items = _as_one_name(items, *m.span("o"), "別表記を添えた氏名 / name given in two scripts")
@@ -1007,6 +1020,16 @@ def find_people(
         for m in _RELATION_NAME_AGE.finditer(text) if "(" in text or "生" in text else ():
             if m.group("n") not in _NOT_GIVEN_NAMES:
                 _add_person(items, *m.span("n"), "続柄に続く名 / given name after a family relation")
+        for m in _KANA_CHILD.finditer(text) if "くん" in text or "ちゃん" in text else ():
+            name = m.group("n")
+            if name[0] != "お" and name not in ("あか", "みんな") and _child_name(name):
+                _add_person(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
+        for m in _NAME_WITH_READING.finditer(text) if _KANA_PAIR.search(text) else ():
+            if _plausible_reading(m) and not _common_noun(m.group("s")) and not any(
+                _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in (m.group("s"), m.group("g"))
+            ):
+                items = _as_one_name(items, m.start("s"), m.end("g"), "読みを添えた氏名 / name given with its reading")
+                items = _as_one_name(items, *m.span("r"), "氏名の読み / reading of a personal name")
         for m in _SURNAME_KATAKANA_AGE.finditer(text) if "(" in text else ():
             items = _as_one_name(items, *m.span("n"), "年齢を添えた氏名 / name given with an age")
         for m in _GIVEN_WITH_AGE_LISTED.finditer(text) if "歳)" in text or "才)" in text else ():
@@ -1042,6 +1065,8 @@ def find_people(
     if contacts and not public_notice:
         items += _signatures(text, items, contacts, name_tokens)
         items += _speakers_with_addresses(text, items, contacts)
+    if not public_notice and ("," in text or "\t" in text or "|" in text):
+        items += _people_in_rows(text, items, contacts or [])
     if items:
         items = _readings_and_relatives(text, items)
         items += _later_mentions(text, items, analysis)
@@ -1124,6 +1149,12 @@ _KANA_NAME_WITH_AGE = compile_guarded(
 # ・大橋 トミ（91）: a kanji surname and a katakana given name with the age in brackets
 _SURNAME_KATAKANA_AGE = compile_guarded(r"(?<![一-龥々])(?P<n>[一-龥々]{1,3}[ \t][ァ-ヴー]{2,3})\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*\)")
 # 男子3名（タカハシ、モリ、イシイ）: the children of a group named in brackets
+# A name in kanji with its reading after it, in brackets or in the next cell: 矢島 百花（ヤジマ
+# モモカ）, 上田 葵　ウエダ アオイ (each part of the reading as long as a reading of its kanji can be)
+_NAME_WITH_READING = compile_guarded(
+    r"(?<![一-龥々])(?P<s>[一-龥々]{1,4})[ \t](?P<g>[一-龥々]{1,3})(?:[ \t]*\([ \t]*|[ \t]+|[ \t]*[,\t|][ \t]*)"
+    r"(?P<r>(?P<rs>[ァ-ヴー]{1,8})[ \t](?P<rg>[ァ-ヴー]{1,8})|(?P<hs>[ぁ-ゖー]{1,8})[ \t](?P<hg>[ぁ-ゖー]{1,8}))(?=[ \t]*(?:[),\t|\r\n]|$))"
+)
 _KANA_NAME_LIST = compile_guarded(r"(?:男子|女子|生徒|児童|男児|女児)[0-9]{1,2}名\((?P<list>[ァ-ヴー]{2,6}(?:[、,][ \t]*[ァ-ヴー]{2,6})+)\)")
 # 市民課3名（河合、平井、森 彩）: as many surnames or names in brackets as the number before them
 _COUNTED_NAMES = compile_guarded(
@@ -1288,6 +1319,92 @@ def _whole_name_cells(text: str, items: list[Item], columns: Columns) -> list[It
     return items
 
 
+# A row of a table with no header (cells split by a comma, a tab or |): a cell holding a name
+# and nothing else, with a note in brackets at most (Lee Jiho（桜丘中1）)
+_ROW_NAME = compile_guarded(
+    r"(?P<n>(?P<l>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,2})"
+    r"|(?P<k>[ァ-ヴー]{1,10}(?:[ \t・][ァ-ヴー]{1,10}){1,3})"
+    r"|(?P<j>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,5}))"
+    r"(?:[ \t]*\([^)\n]{1,20}\))?"
+)
+_ROW_SEPARATORS = (",", "\t", "|")
+# What makes a row a record of people: an identifier, a contact or a date of birth in it
+_ROW_PERSONAL = frozenset(("BIRTH_DATE", "MY_NUMBER", "BANK_ACCOUNT", "PHONE", "EMAIL", "ADDRESS", "PASSPORT", "DRIVERS_LICENSE"))
+
+
+def _people_in_rows(text: str, people: list[Item], found: list[Item]) -> list[Item]:
+    """Names in the cells of a table with no header: a name-shaped cell is a person where its
+    row holds a person already found or a personal identifier, contact or date of birth
+    (847748448349,Chen Yu-ting,080-9034-1276), or where the same column of the table holds a
+    person already found in another row (14｜丸岡 蒼｜… / 22｜ワン・ハオ（若葉台小1年）｜…)."""
+    rows: list[tuple[str, list[tuple[int, int]]]] = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        cut = text.find("\n", pos)
+        stop = n if cut < 0 else cut
+        for sep in _ROW_SEPARATORS:
+            if text.count(sep, pos, stop) >= 2:
+                rows.append((sep, cells(text, pos, stop, sep)))
+                break
+        else:
+            rows.append(("", []))
+        pos = stop + 1
+    if not any(sep for sep, _ in rows):
+        return []
+    def holds(items: list[Item], start: int, end: int, types: frozenset[str] | None) -> bool:
+        return any(start <= it.start and it.end <= end and (types is None or it.type in types) for it in items)
+    # columns holding a person in some row of a block of rows with the same separator and width
+    person_columns: set[tuple[int, str, int, int]] = set()  # (block, separator, width, column)
+    block = 0
+    previous: tuple[str, int] = ("", 0)
+    blocks: list[int] = []
+    for sep, row_cells in rows:
+        if (sep, len(row_cells)) != previous:
+            block += 1
+            previous = (sep, len(row_cells))
+        blocks.append(block)
+        for c, (a, b) in enumerate(row_cells):
+            if sep and any(it.start == a and it.end <= b for it in people if it.type == "PERSON"):
+                person_columns.add((block, sep, len(row_cells), c))
+    out: list[Item] = []
+    for (sep, row_cells), blk in zip(rows, blocks):
+        if not sep or len(row_cells) < 3:
+            continue
+        row_start, row_end = row_cells[0][0], row_cells[-1][1]
+        personal_row = holds(found, row_start, row_end, _ROW_PERSONAL) or holds(people, row_start, row_end, None)
+        for c, (a, b) in enumerate(row_cells):
+            if a >= b or not (personal_row or (blk, sep, len(row_cells), c) in person_columns):
+                continue
+            m = _ROW_NAME.fullmatch(text, a, b)
+            if m is None or not _free(people + out, *m.span("n")) or not _row_name(m):
+                continue
+            out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "表の行の氏名 / personal name in a row of a table"))
+    return out
+
+
+def _katakana_phrase(value: str) -> bool:
+    """カスタマー・サポート: katakana words of a phrase, not a name (ワン・ハオ: short words that
+    are also common nouns can still be a name)."""
+    parts = re.split(r"[ \t・]", value)
+    return all(_common_noun(part) for part in parts) and any(len(part) >= 4 for part in parts)
+
+
+def _row_name(m: re.Match[str]) -> bool:
+    """The cell's words are a name, not a title, an organisation or a katakana phrase."""
+    value = m.group("n")
+    parts = re.split(r"[ \t・]", value)
+    if any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
+        return False
+    if _ORGANISATION.search(value) or _FORM_WORD.search(value) or _ORGANISATION_WORD.search(value):
+        return False
+    if m.group("k"):
+        return not _katakana_phrase(value)
+    if m.group("j"):
+        return _is_surname(parts[0])
+    return True
+
+
 # 鴨志田 浩（船橋市三山6-22-1）：… / タン・メイリン（船橋市…）: a speaker at the start of a line with
 # their address in parentheses (a record of residents' remarks)
 _SPEAKER = compile_guarded(r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,5}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3})[ \t]*[（(][ \t]*$")
@@ -1344,6 +1461,8 @@ def _labelled_at(text: str, start: int, end: int, columns: Columns) -> bool:
 _AGE_PAREN = compile_guarded(
     r"[ \t]*[(（](?:[0-9]{1,3}|[^)）\n]{0,20}?(?:[0-9]{1,2}[ \t]?(?:歳|才|か月|ヶ月|カ月)|[0-9][ \t]?年生?|生まれ|年少|年中|年長)[^)）\n]{0,10})[)）]"
 )
+# A person's age in brackets right after a name: 浜口 勇気（42）, 浜口 勇気（42歳、無職）
+_AGE_AFTER = compile_guarded(r"[ \t]*\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*[)、,]")
 _AFTER_RELATIVE_NAME = compile_guarded(r"[ \t]*(?:[(（、,。]|は|が|も|と|に|を|$)")
 
 
@@ -1365,6 +1484,13 @@ def _as_one_name(items: list[Item], start: int, end: int, reason: str) -> list[I
     if not _free(outside, start, end):
         return items
     return [*outside, Item("PERSON", start, end, 2, reason)]
+
+
+def _plausible_reading(m: re.Match[str]) -> bool:
+    """Each part of the reading is as long as a reading of its kanji can be: one to four kana
+    per kanji (上田 → ウエダ, 葵 → アオイ), so 総務 課 → ソウム カ fits but 市 民 → シミンカイカン does not."""
+    kana = (m.group("rs"), m.group("rg")) if m.group("rs") else (m.group("hs"), m.group("hg"))
+    return all(len(k) <= len(reading) <= 4 * len(k) + 1 for k, reading in zip((m.group("s"), m.group("g")), kana))
 
 
 def _free(items: list[Item], start: int, end: int) -> bool:
@@ -1391,6 +1517,11 @@ _MY_NAME_IS = compile_guarded(
 _READING_OPEN = r"(?:さん|様|さま|氏|殿)?[ \t]*[（(][ \t]*"
 _READING_CLOSE = r"[ \t]*(?:[、,][^）)\n]{1,24})?[）)]"
 _READING = compile_guarded(r"[ \t]*" + _READING_OPEN + r"(?P<n>[ぁ-ゖー]{1,8}[ \t]+[ぁ-ゖー]{1,8}|[ァ-ヴー]{1,8}[ \t]+[ァ-ヴー]{1,8}|[ぁ-ゖ]{3,10})" + _READING_CLOSE)
+# The reading in the next cell of a row, or after a wide gap: 上田 葵　ウエダ アオイ,
+# Tran Thi Mai,チャン ティ マイ,7 (the whole cell, up to the next separator or the line end)
+_READING_CELL = compile_guarded(
+    r"(?:[ \t]+|[ \t]*[,\t|][ \t]*)(?P<n>[ァ-ヴー]{1,8}(?:[ \t][ァ-ヴー]{1,8}){1,2}|[ぁ-ゖー]{1,8}[ \t][ぁ-ゖー]{1,8})(?=[ \t]*(?:[,\t|\r\n]|$))"
+)
 # The same person written another way, after a romanised name: NGUYEN THI HOA（グエン・ティ・ホア）, CHEN Yuting（陳 雨婷）
 _OTHER_WRITING = compile_guarded(
     r"[ \t]*" + _READING_OPEN + r"(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3}|[ぁ-ゖ]{1,8}[ \t][ぁ-ゖ]{1,8})" + _READING_CLOSE
@@ -1441,6 +1572,7 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
     surname found alone is replaced by the full name that starts with it."""
     out: list[Item] = []
     surnames: set[str] = set()
+    replaced: set[int] = set()  # people found as a part of a reading written whole after a name
     for person in people:
         m = _READING.match(text, person.end)
         if (
@@ -1450,6 +1582,13 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
             and _free(out, m.start("n"), m.end("n"))
         ):
             out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の読み / reading of a personal name"))
+        m = _READING_CELL.match(text, person.end) if m is None and _SPACE_IN_NAME.search(text, person.start, person.end) else None
+        if m is not None and _free(out, m.start("n"), m.end("n")):
+            # a part of the reading found as a word of its own gives way to the whole reading
+            inside = [p for p in people if m.start("n") <= p.start and p.end <= m.end("n")]
+            if _free([p for p in people if p not in inside], m.start("n"), m.end("n")):
+                replaced.update(id(p) for p in inside)
+                out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "氏名の読み / reading of a personal name"))
         m = _OTHER_WRITING.match(text, person.end) or _LATIN_WRITING.match(text, person.end)
         group = "n" if m is None or m.group("n") is not None else "s"
         if m is not None and (
@@ -1464,6 +1603,8 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
         space = _SPACE_IN_NAME.search(value)
         if space and _is_kanji(value[: space.start()]):
             surnames.add(value[: space.start()])
+    if replaced:
+        people = [p for p in people if id(p) not in replaced]
     for surname in surnames:
         pos = text.find(surname)
         while pos >= 0:

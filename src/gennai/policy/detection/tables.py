@@ -46,7 +46,7 @@ class Columns(NamedTuple):
 NO_COLUMNS = Columns((), ())
 
 
-def _cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
+def cells(text: str, start: int, end: int, sep: str) -> list[tuple[int, int]]:
     """Stripped cell spans of the line text[start:end] split on sep (a leading and trailing |
     of a Markdown row are not cells)."""
     spans = []
@@ -97,7 +97,7 @@ def find_columns(text: str) -> Columns:
         for sep in _SEPARATORS:
             if text.find(sep, start, end) < 0:
                 continue
-            header = _cells(text, start, end, sep)
+            header = cells(text, start, end, sep)
             if len(header) < 2:
                 continue
             name_cols = {i for i, (a, b) in enumerate(header) if _NAME_HEADER.fullmatch(text, a, b)}
@@ -113,7 +113,7 @@ def find_columns(text: str) -> Columns:
                 k += 1
                 if sep == "|" and _RULE_ROW.fullmatch(text, row_start, row_end):
                     continue  # |---|---|
-                row = _cells(text, row_start, row_end, sep)
+                row = cells(text, row_start, row_end, sep)
                 if len(row) != len(header):
                     continue
                 names.extend(row[i] for i in name_cols if row[i][0] < row[i][1])
