@@ -79,6 +79,8 @@ BLIND_SETS = {
     "blind26": ("h-blind26-", "99s_heldout_blind26.md", "twenty-sixth"),
     "blind27": ("h-blind27-", "99t_heldout_blind27.md", "twenty-seventh"),
     "blind28": ("h-blind28-", "99u_heldout_blind28.md", "twenty-eighth"),
+    "blind29": ("h-blind29-", "99v_heldout_blind29.md", "twenty-ninth"),
+    "blind30": ("h-blind30-", "99w_heldout_blind30.md", "thirtieth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
