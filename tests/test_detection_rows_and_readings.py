@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from gennai.policy.detection import DefaultDetector
 from tests.support.findings import found
+
+RULES = DefaultDetector(wording=None)
 
 
 @pytest.mark.parametrize(
@@ -86,3 +89,79 @@ def test_a_childs_kana_name_the_dictionary_cuts_before_kun() -> None:
 @pytest.mark.parametrize("text", ["あかちゃんが泣いている。", "おばちゃんに挨拶した。", "みんなちゃんと座って。"])
 def test_kana_words_before_chan_that_are_not_names(text: str) -> None:
     assert found(text, "PERSON") == []
+
+
+# From blind29/blind30 (scored once, then development sets): surnames the dictionary does not
+# know after a label, names with a date of birth, and public texts read as private.
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("申請者氏名　一戸 湊斗\nフリガナ　　イチノヘ ミナト", "一戸 湊斗"),  # 一戸 read as 一 + 戸
+        ("申出者　神 美由紀（1989/04/17生）\n同一住所の子　神 蒼空（2018/09/02生）", "神 蒼空"),  # 神 a common noun
+        ("対象者：髙橋 ハツヱ様（昭和１１年１月２９日生）", "髙橋 ハツヱ"),
+        ("・地権者：一戸 源太郎（017-788-1301）", "一戸 源太郎"),
+        ("お客さま　釜萢 一徹\n給水場所　岩手県盛岡市津志田", "釜萢 一徹"),
+        ("借受人　SILVA Pedro Kenji（三重県津市大門7-15）", "SILVA Pedro Kenji"),
+        ("保護者：母附田 絵里奈、内縁の夫（氏名不詳）", "附田 絵里奈"),  # the relation is not part of the name
+    ],
+)
+def test_a_name_after_a_label_whatever_the_dictionary_reads(text: str, value: str) -> None:
+    assert value in found(text, "PERSON")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "担当者：総務課 山田\n電話 03-1234-5678",  # staff who wrote the paper
+        "作成者　企画課 佐藤",
+        "親子 教室 参加",
+        "通告者：近隣住民 横田（匿名希望）",
+    ],
+)
+def test_a_label_with_no_private_name_after_it(text: str) -> None:
+    assert not any(" " in value for value in found(text, "PERSON"))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("母の宇佐美 八重（昭和１１年９月８日生、要介護２）について相談です。", "宇佐美 八重"),  # 八重 also a noun
+        ("本人 根来 ふさ江（昭和9年5月2日生）。", "根来 ふさ江"),
+        ("蝦名 颯 様\n青森市桜川二丁目17番6号", "蝦名 颯"),
+        ("はじめて手紙を書きます。苫米地 篤と申します。", "苫米地 篤"),  # 篤と read as one word
+        ("交通事故について\n・嵯峨 篤志教諭（37）が9月8日朝、通勤途中に追突事故を起こした。", "嵯峨 篤志"),
+        ("Olá, meu nome é Rodrigo Higa Matsumoto, moro no Japão.", "Rodrigo Higa Matsumoto"),
+    ],
+)
+def test_a_name_the_dictionary_misreads_with_evidence_around_it(text: str, value: str) -> None:
+    assert found(text, "PERSON") == [value]
+
+
+def test_surnames_before_dates_written_with_an_era_letter_are_people_with_birth_dates() -> None:
+    text = "住基で確認（欠格事由チェック用）：漆原 S23.4.17、鎌田 S34.11.2"
+    assert found(text, "PERSON") == ["漆原", "鎌田"] and found(text, "BIRTH_DATE") == ["S23.4.17", "S34.11.2"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an ordinance promulgated, signed by the fire chief
+        "高崎市火災予防条例の一部を改正する条例の公布について\n高崎市火災予防条例の一部を改正する条例（令和7年高崎市条例第38号）を令和7年9月30日に公布しました。\n高崎市等広域消防局 予防課　電話 027-322-4119\n高崎市等広域消防局長　新堀 和雄",
+        # a press handout whose presenter is the public enterprise manager
+        "報道提供資料　令和7年4月24日\n群馬県企業局\n\n売電実績について\n発表者　公営企業管理者 湯浅 聡\n問い合わせ　発電課　電話 027-226-4321",
+        # a guideline's title that mentions bullying
+        "文部科学省の「いじめの重大事態の調査に関するガイドライン」のポイントを箇条書きで整理してください。",
+        # an office's number with the office in brackets
+        "「水道の使用開始の手続き」をやさしい日本語で書いて。申込みの電話は 011-211-7770（札幌市水道局 水道料金お客さまセンター）。",
+        # the companies on duty for repairs, each with its number
+        "夜間・休日の漏水修理\n| 日付 | 当番店 | 電話 |\n|---|---|---|\n| 11月1日（土） | 有限会社 湊設備工業 | 093-561-4402 |",
+        # a call for volunteers with the office's contact
+        "消防団員を募集しています\n申込み・問い合わせ　延岡市消防本部 総務課 消防団係\n〒882-0856　電話 0982-34-1191",
+        # an office's name, postal code, address and number on one line
+        "選挙公報の配布について\n届かない場合はご連絡ください。\n北見市選挙管理委員会事務局　〒090-8501 北見市大通西2丁目1番地　電話 0157-25-1164",
+    ],
+)
+def test_public_texts_from_blind30_stay_class_1(text: str) -> None:
+    assert RULES.detect(text).proposed_class == 1

@@ -27,7 +27,7 @@ ENTRY_POINT_GROUP = "gennai.detectors"
 # in their role and office contacts are given: 人事異動 announcements, 説明会/会議の開催 notices,
 # 各課長 殿 circulars.
 _NOTICE = compile_guarded(
-    r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|開催案内|ご案内|(?:募集|開催|実施|大会)要項|公表資料|広報"
+    r"公[ \t]*示|告[ \t]*示|公[ \t]*告|お知らせ|報道発表|記者発表|プレスリリース|報道資料|報道提供|開催案内|ご案内|(?:募集|開催|実施|大会)要項|公表資料|広報"
     r"|公表第[ \t]*[0-9]+[ \t]*号"  # 仙台市監査公表第9号
     r"|[（(][ \t]*お詫び[ \t]*[）)]|お詫びと(?:お知らせ|ご報告|報告)"
     r"|(?:^|\n)[ \t]*人事異動|人事異動[ \t]*(?:について|のお知らせ)?[ \t]*(?:[（(][^\n）)]{0,15}[）)])?[ \t]*(?:\n|$)"
@@ -84,7 +84,9 @@ _NOT_PUBLIC = compile_guarded(
 _PUBLIC_PAGE = compile_guarded(
     r"(?:受付時間|開館時間|開庁時間)[ \t]*(?:[:：]|[ \t])[ \t]*(?:平日|土|日|祝|毎日|午前|[0-9]{1,2}[ \t]*(?:時|:)[^\n]{0,12}[～~〜\-])"
     r"|(?:観覧料|入館料|入場料|参加費|会期)[ \t]*[:：]|傍聴(?:自由|できます|可能|席)"
-    r"|を募集します|募集(?:について|のお知らせ)?[ \t]*(?:\n|$)"
+    r"|を募集します|を?募集しています|募集(?:について|のお知らせ)?[ \t]*(?:\n|$)"
+    # an ordinance promulgated: 条例（令和7年高崎市条例第38号）を令和7年9月30日に公布しました
+    r"|条例[^\n。]{0,60}?を[^\n。]{0,20}?公布(?:しました|します|いたしました)"
     r"|(?:入札|開札|落札)結果の?(?:公表|お知らせ)|(?:投票|開票|選挙)結果|(?<![はも])事後公表(?![ \t]*(?:とし|とする|する|の予定|予定))|[（(]公表[）)]|の公表(?:について)?[ \t]*(?:[（(][^）)\n]{1,20}[）)])?[ \t]*(?:\n|$)"
     r"|(?:^|\n)[ \t]*[【\[〔]?[ \t]*(?:一般競争|指名競争|制限付き一般競争)?(?:入札|開札|落札)結果[ \t]*[】\]〕]?[ \t]*(?:\n|$)"
     # 公表日：令和7年1月10日: the date it was published
@@ -110,19 +112,28 @@ _PRIVATE_CONTACT = compile_guarded(
     r"自宅|携帯(?!(?:電話)?[ \t]*(?:から|の方|をお使い|でも|・))|個人(?!情報)|私用|本人|連絡先[ \t]*[:：]?[ \t]*$|(?i:mobile|cell|home|private|personal)"
 )
 _PUBLIC_CONTACT = compile_guarded(
-    r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|\(株\)|FAX|ファクス|受付"
+    r"(?:問い?合わ?せ|お問い合わせ|代表|窓口|担当|課|係|室|局|省|庁|役所|役場|事務所|事務局|センター|株式会社|有限会社|合同会社|\(株\)|\(有\)|FAX|ファクス|受付"
     r"|(?i:reservations?|inquir(?:y|ies)|enquir(?:y|ies)|information desk|office|division|section|department|cent(?:er|re)"
     r"|association|city hall|ward office|hotline|helpline|station)"
     r"|(?<![住場])所|署|図書館|クリニック|医院|薬局|歯科|診療所|会館|公民館|美術館|博物館|病院|学校|大学|協会|組合|公社|機構|財団|委員会|ダイヤル|ホットライン|相談電話"
     r"|提出先|申込先|申込み先)[^\n。]{0,20}$"
 )
 # An office's number: "03-1234-5678（代表）", "(内線 123)"
-_PUBLIC_AFTER = compile_guarded(r"[ \t]*[（(][ \t]*(?:代表|内線|直通|平日|受付|自動音声)")
+_PUBLIC_AFTER = compile_guarded(
+    r"[ \t]*[（(][ \t]*(?:代表|内線|直通|平日|受付|自動音声"
+    # the office it belongs to in brackets: 011-211-7770（札幌市水道局 水道料金お客さまセンター）
+    r"|[^)\n]{0,30}?(?:課|係|室|局|センター|役所|役場|事務所|事務局|窓口|ダイヤル)[ \t]*\))"
+)
 # An office's postal code: "〒000-0000 ○○市役所 秘書課あて"
 # or the office's address and name to the end of the line: "〒000-0000 ○○県○○町…59番地5　○○町議会事務局"
 _POSTAL_OFFICE_AFTER = compile_guarded(
     r"[ \t]*[^\n。、0-9]{0,15}?(?:市役所|区役所|町役場|村役場|役所|役場|庁舎|庁|省|センター|事務所|事務局|課|係)(?![一-龥])"
     r"|[ \t]*[^\n。]{0,40}?[ \t](?:[^\n。 \t]{0,12}(?:市役所|区役所|町役場|村役場|役所|役場|庁舎|事務所|事務局|センター))[ \t]*(?:\n|$)"
+)
+# An office's name at the head of its line, then its postal code, address and number:
+#   北見市選挙管理委員会事務局　〒090-8501 北見市大通西2丁目1番地　電話 0157-25-1164
+_OFFICE_ADDRESS_LINE = compile_guarded(
+    r"[ \t]*[^\n \t]{1,30}?(?:課|係|室|局|事務局|役所|役場|センター|委員会|事務所|本部)[ \t]+〒?[ \t]*[0-9]{3}-[0-9]{4}(?![^\n]*(?:自宅|携帯|本人|個人(?!情報)))"
 )
 # A number alone after its label on the line below an office's contact line:
 #   問い合わせ先：〒000-0000 ○○町役場 経済課
@@ -341,6 +352,7 @@ def _contact_class(item: Item, text: str, notice: bool, private_person: bool) ->
         private = True
     elif (
         _PUBLIC_CONTACT.search(before)
+        or _OFFICE_ADDRESS_LINE.match(text, line_start, item.start)
         or (item.type == "EMAIL" and _PUBLIC_EMAIL.search(value))
         or (item.type == "PHONE" and (phone_is_business(value) or _PUBLIC_AFTER.match(text, item.end)))
         or (item.type == "POSTAL_CODE" and _POSTAL_OFFICE_AFTER.match(text, item.end))

@@ -142,7 +142,9 @@ _CUES: list[tuple[str, str | None, str]] = [
     # ※本会議録は、入札終了後も公表しない
     ("公表しない", r"(?:公表|公開)" + _S + r"(?:は|も)?" + _S + r"しない(?!よう)", "非公表 / not to be published"),
     # bullying and pupils' guidance records: いじめ … 聞き取り, 生徒指導記録
-    ("生徒指導", _spaced("生徒指導記録") + "|" + _spaced("指導記録") + r"|いじめ[^\n。]{0,30}?(?:聞き取り|聴取|加害|被害(?:生徒|児童)|重大事態)",
+    ("生徒指導", _spaced("生徒指導記録") + "|" + _spaced("指導記録") + r"|いじめ[^\n。]{0,30}?(?:聞き取り|聴取|加害|被害(?:生徒|児童)|重大事態)"
+     # not the title of a guideline or a law: 「いじめの重大事態の調査に関するガイドライン」
+     r"(?![^\n。」]{0,20}?(?:ガイドライン|指針|基本方針|マニュアル|推進法|手引))",
      "児童生徒の指導記録 / a pupil's guidance or bullying record"),
     ("庁内検討", r"(?:庁内|部内|課内|局内|省内|係内|班内)" + _S + _spaced("検討"), "内部検討 / for internal deliberation"),
     ("回収", _spaced("会議後回収") + "|" + _spaced("回収資料") + r"|※" + _S + _spaced("回収"), "回収資料 / collected after the meeting"),

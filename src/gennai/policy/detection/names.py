@@ -67,7 +67,7 @@ _PERSON_LABELS = (
     r"契約者|受給者|対象者|対象児童|申込児童|児童|連絡者|通報者|依頼者|送付先|宛先|宛名|相手方|譲受人|譲渡人|加害者|被害者|"
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
     r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
-    r"被?相続人|申込人|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
+    r"被?相続人|申込人|借受人|借入人|お客様|お客さま|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
     r"債務者|来庁者|来訪者|来所者|面談者|登録者|申告者|通告者|求職者|故人|主治医|担当医|かかりつけ医|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
 )
 _LABEL = compile_guarded(
@@ -195,7 +195,7 @@ _BIRTH_PAREN_AFTER = compile_guarded(r"[ \t]*[（(][^）)\n]{4,20}?生")
 _RELATION_PAREN_BEFORE = compile_guarded(r"(?:子ども|子供|こども|" + _RELATION_WORDS + r")[ \t]*[（(][ \t]*$")
 _RELATION_NO_BEFORE = compile_guarded(r"(?:" + _RELATION_WORDS + r")[ \t]*の[ \t]*$")
 _HIGH_TITLES = (
-    r"(?:代表取締役(?:社長|会長)?|代表執行役|危機管理監|技監|総監|副?大臣|大臣政務官|政務官|副?長官|副?知事|副?市長|副?町長|副?村長|区長|総理大臣|首相|議長|副議長|委員長|大使|総裁|"
+    r"(?:代表取締役(?:社長|会長)?|代表執行役|(?:公営)?企業管理者|危機管理監|技監|総監|副?大臣|大臣政務官|政務官|副?長官|副?知事|副?市長|副?町長|副?村長|区長|総理大臣|首相|議長|副議長|委員長|大使|総裁|"
     r"事務次官|次官|知事公室長|長官官房長|教育長|副教育長|教育委員長|病院事業管理者|事業管理者|会計管理者|学長|副学長|総長)"
 )
 _TITLES = (
@@ -647,9 +647,21 @@ def find_people(
                     and not _TITLE_WORD.fullmatch(morphemes[j + 2][3])
                     and not _PLACE_WORD.match(morphemes[j + 2][3])
                     and _NAME_END.match(text, morphemes[j + 2][1])
-                    and (_labelled_at(text, start, morphemes[j + 2][1], columns) or _AGE_AFTER.match(text, morphemes[j + 2][1]))
+                    and (
+                        _labelled_at(text, start, morphemes[j + 2][1], columns)
+                        or _AGE_AFTER.match(text, morphemes[j + 2][1])
+                        or _BIRTH_PAREN_AFTER.match(text, morphemes[j + 2][1])
+                        # 嵯峨 篤志教諭（37）が…事故: a staff member whose personal matter is discussed
+                        or (
+                            not public_notice
+                            and _STAFF_TITLE_GLUED.match(text, morphemes[j + 2][1])
+                            and _PERSONAL_MATTER.search(text)
+                        )
+                    )
                 ):
-                    j += 2  # after a label, 姓 + space + any short kanji word: 氏名 那須 勇気, 職員：河野 未来; with an age: 浜口 勇気（42）
+                    # after a label, 姓 + space + any short kanji word: 氏名 那須 勇気, 職員：河野 未来; with an age
+                    # or a date of birth: 浜口 勇気（42）, 宇佐美 八重（昭和11年9月8日生）
+                    j += 2
                     cats.add("mei")
                     break
                 elif (
@@ -939,7 +951,7 @@ def find_people(
                 # the whole romanised name wins over a part of it found as a word (LEE Min Jun)
                 items = [it for it in items if not (start <= it.start and it.end <= m.end())]
                 _add_person(items, start, m.end(), "氏名欄の氏名 / personal name after a name label")
-    if "my " in text or "My " in text or "MY " in text:
+    if "my " in text or "My " in text or "MY " in text or "nom" in text or "chamo" in text or "llamo" in text:
         for m in _MY_NAME_IS.finditer(text):
             group = "n" if m.group("n") else "r"
             if _free(items, m.start(group), m.end(group)):
@@ -1004,6 +1016,21 @@ def find_people(
         parts = m.group("n").split()
         if not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
+    for m in _SURNAME_KANA_GIVEN.finditer(text) if not public_notice else ():
+        if _is_surname(m.group("s")):
+            items = _as_one_name(items, *m.span("n"), "氏名（姓名）/ personal name (family and given name)")
+    for m in _SURNAME_ERA_DATE.finditer(text) if not public_notice and "." in text else ():
+        if _is_surname(m.group("s")):
+            items = _as_one_name(items, *m.span("n"), "続柄・生年月日を添えた氏名 / name given with a relation or a date of birth")
+    for m in _SURNAME_THEN_SHORT.finditer(text) if not public_notice else ():
+        if (
+            _is_surname(m.group("s"))
+            and m.group("g") not in _NOT_GIVEN_NAMES
+            and m.group("g") not in _NOT_GIVEN_ONE  # 田中 案です: a surname and a draft
+            and not _FORM_CHARS.intersection(m.group("g"))
+            and not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in (m.group("s"), m.group("g")))
+        ):
+            items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
     if "の" in text:
         for m in _RELATIVE_NO_OTHER_SCRIPT.finditer(text):
             _add_person(items, m.start("n"), m.end("n"), "続柄に続く名 / given name after a family relation")
@@ -1014,6 +1041,13 @@ def find_people(
             if _LABEL.search(text[max(line_start, start - 30) : start]):
                 items = _as_one_name(items, start, end, "氏名欄の氏名 / personal name after a name label")
     if not public_notice:
+        for m in _LABELLED_NAME.finditer(text):
+            if _labelled_name(text, m):
+                start = m.start("n")
+                relation = _RELATION_AT_START.match(m.group("s"))
+                if relation and relation.end() < len(m.group("s")):
+                    start += relation.end()  # 保護者：母附田 絵里奈: the relation is not part of the name
+                items = _as_one_name(items, start, m.end("n"), "氏名欄の氏名 / personal name after a name label")
         for m in _NAME_FIELD.finditer(text) if "名" in text else ():
             if not _FIELD_WORD.search(m.group("n")):
                 _add_person(items, *m.span("n"), "氏名欄の氏名 / personal name after a name label")
@@ -1131,6 +1165,23 @@ _NAME_FIELD = compile_guarded(
     r"(?:^|\n)[ \t]*(?:氏名|お名前|名前)[ \t]*[:：]?[ \t]*"
     r"(?P<n>[一-龥々]{1,4}[ \t]{1,2}(?:[一-龥々]{1,3}|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6}))(?=[ \t]*(?:\r?\n|$|[(（])|[ \t]+[^ \t\n])"
 )
+# A name-shaped value after a label at the head of a line, whatever the dictionary makes of its
+# words (申請者氏名　一戸 湊斗, 対象者：髙橋 ハツヱ様, ・地権者：一戸 源太郎（017-…）, 同一住所の子　神 蒼空):
+# a name label, any word ending in 者 (申出者, 地権者), or a family relation.
+_LABELLED_NAME = compile_guarded(
+    r"(?:^|\n)[ \t]*(?:[・\-*•]|[0-9]{1,2}[.)])?[ \t]*"
+    r"(?P<label>[一-龥ぁ-ゖァ-ヴー]{0,8}?(?:氏名|名前)|" + _PERSON_LABELS + r"|[一-龥]{1,4}者|(?:[一-龥ぁ-ゖ]{1,8}の)?(?:" + _RELATION_WORDS + r"))"
+    r"(?:[ \t]*\([^)\n]{1,10}\))?(?:[ \t]*[:：][ \t]*|[ \t]+)"
+    r"(?P<n>(?!故)(?P<s>[一-龥々]{1,4})[ \t]{1,2}(?P<g>[一-龥々]{1,3}?|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6}))"
+    r"(?=[ \t]*(?:\r?\n|$|[(、,。]|様|さん|殿|くん|ちゃん|氏|先生|医師|弁護士)|[ \t]{2,}|\t)"
+)
+# Labels ending in 者 that name the staff who wrote, answered or decided, not the person the paper is about
+_STAFF_LABEL = compile_guarded(
+    r"(?:担当|作成|記録|起案|決裁|発表|出席|説明|責任|管理|決定|回答|対応|聴取|報告|確認|承認|受付|入力|参加|同席|立会|応対|面接|調査|指導|監督|検査|審査|選定|評価)者"
+)
+_RELATION_AT_START = re.compile(r"(?:" + _RELATION_WORDS + r")")
+_STRONG_LABEL = compile_guarded(r"(?:" + _PERSON_LABELS + r")|.*(?:氏名|名前)")
+_AGE_OR_BIRTH_AFTER = compile_guarded(r"[ \t]*(?:\([ \t]*(?:[0-9]|[^)\n]{0,20}生)|様|さん|殿)")
 # 氏名 住所 滞納額: a table's header row, not a name
 _FIELD_WORD = compile_guarded(r"住所|続柄|生年月日|年齢|性別|電話|連絡先|備考|所属|職名|役職|金額|額$|番号|区分|欄")
 # 長男 颯（17、高2）: a relation, a given name, the age in parentheses
@@ -1258,6 +1309,20 @@ _LEADING_LABEL = compile_guarded(r"(?:" + _PERSON_LABELS + r")[ \t・]+")
 # (a one-character surname, as in Chinese and Korean names; longer ones are the dictionary's job:
 # 本日 美香さん is not a name)
 _SHORT_NAME_HONORIFIC = compile_guarded(r"(?<![一-龥々])(?P<n>[一-龥][ \t][一-龥々]{1,2})[ \t]*(?:様|さん|さま|殿)")
+# A known surname, a space and a kana given name ending in a kanji (根来 ふさ江, 森 とし子)
+_SURNAME_KANA_GIVEN = compile_guarded(
+    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})[ \t](?:[ぁ-ゖ]{1,3}|[ァ-ヴ]{1,3})[子江代枝美恵乃世])(?=[ \t]*(?:[(、,。\n]|$|様|さん|殿))"
+)
+# A known surname (and given name) before a date written with an era letter, the way a list
+# of people gives dates of birth: 漆原 S23.4.17、鎌田 S34.11.2
+_SURNAME_ERA_DATE = compile_guarded(
+    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})(?:[ \t][一-龥々]{1,3})?)[ \t]+(?=[MTSHR]\.?[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}(?![0-9]))"
+)
+# A known surname, a space and a short word the dictionary misreads, before an honorific or a
+# self-introduction: 蝦名 颯 様, 苫米地 篤と申します (篤と read as one word)
+_SURNAME_THEN_SHORT = compile_guarded(
+    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{2,4})[ \t](?P<g>[一-龥々]{1,2}))[ \t]*(?:様|さん|さま|殿|と申し|です)"
+)
 _NOT_A_NAME_PART = compile_guarded(r"[課係部局室所会社市町村区県都府道庁省長員者方家宛御各]$|^(?:御|各|皆)")
 # グエン・ティ・ラン様: a katakana name in parts before an honorific
 _KATAKANA_NAME_HONORIFIC = compile_guarded(r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*(?P<h>様|さん|さま|氏|殿)")
@@ -1381,6 +1446,28 @@ def _people_in_rows(text: str, people: list[Item], found: list[Item]) -> list[It
                 continue
             out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "表の行の氏名 / personal name in a row of a table"))
     return out
+
+
+def _labelled_name(text: str, m: re.Match[str]) -> bool:
+    """The value after a label is a name: none of its words is a title, an office, a place or
+    a form word; after a name label anything name-shaped counts, after another word ending in
+    者 or a family relation the dictionary must know a part of it as a name, or an age, a date
+    of birth or an honorific must follow."""
+    label, surname, given = m.group("label"), m.group("s"), m.group("g")
+    if _STAFF_LABEL.search(label) or _FIELD_WORD.search(m.group("n")):
+        return False
+    for part in (surname, given):
+        if part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) or _FORM_WORD.search(part) or _ORGANISATION.search(part):
+            return False
+    if _PLACE_WORD.match(given) or given in _NOT_GIVEN_NAMES or given in _NOT_GIVEN_ONE or _FORM_CHARS.intersection(given):
+        return False  # 住所氏名 山田 記載: a form word after the surname
+    if _STRONG_LABEL.fullmatch(label):
+        return True
+    return (
+        _word_category(surname) in ("sei", "name")
+        or _word_category(given) in ("mei", "name")
+        or _AGE_OR_BIRTH_AFTER.match(text, m.end("n")) is not None
+    )
 
 
 def _katakana_phrase(value: str) -> bool:
@@ -1507,7 +1594,7 @@ def _add_person(items: list[Item], start: int, end: int, reason: str) -> None:
 # The particles inside a romanised surname: Maria Clara dos Santos, Ludwig van Beethoven
 _LATIN_PARTICLE = r"(?:(?:dos|das|da|de|del|della|di|do|du|van|von|der|den|la|le|bin|binti|al|el|ter|ten)[ \t]+)?"
 _MY_NAME_IS = compile_guarded(
-    r"(?<![A-Za-z])(?:(?i:my name is|my name's)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){1,3})"
+    r"(?<![A-Za-z])(?:(?i:my name is|my name's|meu nome é|me chamo|mi nombre es|me llamo)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){1,3})"
     # "my son Anish", "my wife, Sarah Lee", "my husband is Joao Pedro dos Santos": a relative named in English
     r"|(?i:my[ \t]+(?:son|daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|child|grandmother|grandfather))"
     r"(?:,|[ \t]+is)?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){0,3}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
