@@ -1016,13 +1016,13 @@ def find_people(
         parts = m.group("n").split()
         if not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
-    for m in _SURNAME_KANA_GIVEN.finditer(text) if not public_notice else ():
+    for m in _ending_at(text, _KANA_GIVEN_TAIL, _SURNAME_KANA_GIVEN, 9, after=True) if not public_notice else ():
         if _is_surname(m.group("s")):
             items = _as_one_name(items, *m.span("n"), "氏名（姓名）/ personal name (family and given name)")
-    for m in _SURNAME_ERA_DATE.finditer(text) if not public_notice and "." in text else ():
+    for m in _ending_at(text, _ERA_LETTER_DATE, _SURNAME_ERA_DATE, 12) if not public_notice and "." in text else ():
         if _is_surname(m.group("s")):
             items = _as_one_name(items, *m.span("n"), "続柄・生年月日を添えた氏名 / name given with a relation or a date of birth")
-    for m in _SURNAME_THEN_SHORT.finditer(text) if not public_notice else ():
+    for m in _ending_at(text, _HONORIFIC_OR_INTRO, _SURNAME_THEN_SHORT, 10) if not public_notice else ():
         if (
             _is_surname(m.group("s"))
             and m.group("g") not in _NOT_GIVEN_NAMES
@@ -1034,7 +1034,8 @@ def find_people(
     if "の" in text:
         for m in _RELATIVE_NO_OTHER_SCRIPT.finditer(text):
             _add_person(items, m.start("n"), m.end("n"), "続柄に続く名 / given name after a family relation")
-    if _KANA_PAIR.search(text):
+    kana_pair = _KANA_PAIR.search(text) is not None
+    if kana_pair:
         for m in _KANA_AFTER_COLON.finditer(text):
             start, end = m.span("n")
             line_start = text.rfind("\n", 0, start) + 1
@@ -1058,7 +1059,7 @@ def find_people(
             name = m.group("n")
             if name[0] != "お" and name not in ("あか", "みんな") and _child_name(name):
                 _add_person(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
-        for m in _NAME_WITH_READING.finditer(text) if _KANA_PAIR.search(text) else ():
+        for m in _NAME_WITH_READING.finditer(text) if kana_pair else ():
             if _plausible_reading(m) and not _common_noun(m.group("s")) and not any(
                 _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in (m.group("s"), m.group("g"))
             ):
@@ -1169,11 +1170,12 @@ _NAME_FIELD = compile_guarded(
 # words (申請者氏名　一戸 湊斗, 対象者：髙橋 ハツヱ様, ・地権者：一戸 源太郎（017-…）, 同一住所の子　神 蒼空):
 # a name label, any word ending in 者 (申出者, 地権者), or a family relation.
 _LABELLED_NAME = compile_guarded(
-    r"(?:^|\n)[ \t]*(?:[・\-*•]|[0-9]{1,2}[.)])?[ \t]*"
+    r"^[ \t]*(?:[・\-*•]|[0-9]{1,2}[.)])?[ \t]*"
     r"(?P<label>[一-龥ぁ-ゖァ-ヴー]{0,8}?(?:氏名|名前)|" + _PERSON_LABELS + r"|[一-龥]{1,4}者|(?:[一-龥ぁ-ゖ]{1,8}の)?(?:" + _RELATION_WORDS + r"))"
     r"(?:[ \t]*\([^)\n]{1,10}\))?(?:[ \t]*[:：][ \t]*|[ \t]+)"
     r"(?P<n>(?!故)(?P<s>[一-龥々]{1,4})[ \t]{1,2}(?P<g>[一-龥々]{1,3}?|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6}))"
-    r"(?=[ \t]*(?:\r?\n|$|[(、,。]|様|さん|殿|くん|ちゃん|氏|先生|医師|弁護士)|[ \t]{2,}|\t)"
+    r"(?=[ \t]*(?:\r?\n|$|[(、,。]|様|さん|殿|くん|ちゃん|氏|先生|医師|弁護士)|[ \t]{2,}|\t)",
+    re.M,
 )
 # Labels ending in 者 that name the staff who wrote, answered or decided, not the person the paper is about
 _STAFF_LABEL = compile_guarded(
@@ -1310,19 +1312,34 @@ _LEADING_LABEL = compile_guarded(r"(?:" + _PERSON_LABELS + r")[ \t・]+")
 # 本日 美香さん is not a name)
 _SHORT_NAME_HONORIFIC = compile_guarded(r"(?<![一-龥々])(?P<n>[一-龥][ \t][一-龥々]{1,2})[ \t]*(?:様|さん|さま|殿)")
 # A known surname, a space and a kana given name ending in a kanji (根来 ふさ江, 森 とし子)
+_KANA_GIVEN_TAIL = compile_guarded(r"[子江代枝美恵乃世](?=[ \t]*(?:[(、,。\n]|$|様|さん|殿))")
 _SURNAME_KANA_GIVEN = compile_guarded(
-    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})[ \t](?:[ぁ-ゖ]{1,3}|[ァ-ヴ]{1,3})[子江代枝美恵乃世])(?=[ \t]*(?:[(、,。\n]|$|様|さん|殿))"
+    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})[ \t](?:[ぁ-ゖ]{1,3}|[ァ-ヴ]{1,3})[子江代枝美恵乃世])$"
 )
 # A known surname (and given name) before a date written with an era letter, the way a list
 # of people gives dates of birth: 漆原 S23.4.17、鎌田 S34.11.2
-_SURNAME_ERA_DATE = compile_guarded(
-    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})(?:[ \t][一-龥々]{1,3})?)[ \t]+(?=[MTSHR]\.?[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}(?![0-9]))"
-)
+_ERA_LETTER_DATE = compile_guarded(r"[MTSHR]\.?[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}(?![0-9])")
+_SURNAME_ERA_DATE = compile_guarded(r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})(?:[ \t][一-龥々]{1,3})?)[ \t]+$")
 # A known surname, a space and a short word the dictionary misreads, before an honorific or a
 # self-introduction: 蝦名 颯 様, 苫米地 篤と申します (篤と read as one word)
-_SURNAME_THEN_SHORT = compile_guarded(
-    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{2,4})[ \t](?P<g>[一-龥々]{1,2}))[ \t]*(?:様|さん|さま|殿|と申し|です)"
-)
+_HONORIFIC_OR_INTRO = compile_guarded(r"様|さん|さま|殿|と申し|です")
+_SURNAME_THEN_SHORT = compile_guarded(r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{2,4})[ \t](?P<g>[一-龥々]{1,2}))[ \t]*$")
+
+
+def _ending_at(text: str, anchors: re.Pattern[str], name: re.Pattern[str], back: int, *, after: bool = False) -> list[re.Match[str]]:
+    """Matches of `name` (a pattern ending in $) that end where a match of `anchors` begins
+    (or, with after, where it ends), looked for in the `back` characters before: patterns
+    whose end is rare in a text and whose start is not are found from their end, the whole
+    text being scanned only for the rare part."""
+    out: list[re.Match[str]] = []
+    done = 0
+    for a in anchors.finditer(text):
+        end = a.end() if after else a.start()
+        m = name.search(text, max(done, end - back), end)
+        if m is not None:
+            out.append(m)
+            done = m.end()
+    return out
 _NOT_A_NAME_PART = compile_guarded(r"[課係部局室所会社市町村区県都府道庁省長員者方家宛御各]$|^(?:御|各|皆)")
 # グエン・ティ・ラン様: a katakana name in parts before an honorific
 _KATAKANA_NAME_HONORIFIC = compile_guarded(r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*(?P<h>様|さん|さま|氏|殿)")
