@@ -165,3 +165,13 @@ def test_surnames_before_dates_written_with_an_era_letter_are_people_with_birth_
 )
 def test_public_texts_from_blind30_stay_class_1(text: str) -> None:
     assert RULES.detect(text).proposed_class == 1
+
+
+def test_staff_named_in_an_internal_transfer_plan_are_personal_data() -> None:
+    text = "人事異動内示前の調整\n・小松原 遥　市民課 → 税務課（本人希望）\n・佐久間　福祉課　育休から4月復帰予定"
+    assert found(text, "PERSON") == ["小松原 遥", "佐久間"]
+
+
+def test_staff_named_with_their_section_outside_a_personnel_paper_are_not() -> None:
+    text = "打合せメモ\n・佐久間　福祉課　資料を準備する\n・次回は10月"
+    assert found(text, "PERSON") == []

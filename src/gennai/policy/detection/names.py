@@ -126,6 +126,15 @@ _PERSONAL_MATTER = compile_guarded(
     r"病気|休暇|休職|療養|復職|けが|怪我|負傷|懲戒|処分|診断|入院|通院|健康診断|健診|要治療|メンタル|ハラスメント|介護休業|育児休業|"
     r"育休|産休|欠勤|遅刻|勤務態度|面談記録|事故|感染|陽性|濃厚接触|容疑|収賄|贈賄|横領|不祥事|非違行為|事情聴取|任意聴取|逮捕|捜査|パワハラ|セクハラ|服務事故"
 )
+# An internal personnel paper (a transfer plan, a successor, a promotion): the staff it names
+# are the subject of a personal matter, even by surname alone after their title
+_PERSONNEL_PAPER = compile_guarded(
+    r"人事異動|異動(?:案|内示|希望)|内示|昇任|昇格|配置換|配置案|人事評価|勤務評定|後任|退職勧奨|勧奨退職|定年退職|再任用|任用候補|昇任候補"
+)
+# …their post now, or where they go: 宮内（現 職員課長補佐）, 佐久間 福祉課 → …, 小松原 → 税務課
+_POST_AFTER = compile_guarded(
+    r"[ \t]*(?:\([ \t]*(?:現|前|元)(?:[ \t]|職|所属)|→|[ \t]+[^\s、。,()]{1,12}?(?:課|係|室|部|局|所|センター)(?![一-龥]))"
+)
 # A person spoken of by surname: 大谷という人, 志村という方
 _CALLED_AFTER = compile_guarded(r"[ \t]*という(?:人|方|男性|女性|男|女|者|住民|職員|名前|営業担当|担当者?|営業)")
 # A given name written after the surname with a space, where SudachiPy does not know it as a
@@ -456,6 +465,7 @@ def find_people(
     honorifics_omitted = public_notice and bool(_HONORIFICS_OMITTED.search(text))
     appointment = public_notice and bool(_APPOINTMENT_NOTICE.search(text))
     first_person: bool | None = None  # the writer speaks for themselves (computed when needed)
+    personnel: list[bool] = []  # the text is an internal personnel paper (computed when needed)
     # Only the candidates can start a name (most morphemes are not: the loop skips them unseen).
     if analysis is None:
         analysis = analyse(text)
@@ -772,6 +782,11 @@ def find_people(
                 (
                     (_STAFF_TITLE_GLUED.match(text, span_end) is not None or _OFFICE_IN_PARENS.match(text, span_end) is not None)
                     and _PERSONAL_MATTER.search(text) is not None
+                )
+                # 人事課長 宮内（現 職員課長補佐）, ・佐久間 福祉課 育休から復帰 in a transfer plan
+                or (
+                    (_POST_AFTER.match(text, span_end) is not None or _STAFF_TITLE_GLUED.match(text, span_end) is not None)
+                    and _personnel_paper(text, personnel)
                 )
                 or _VOLUNTEER_TITLE.match(text, span_end) is not None  # 桑田民生委員: a citizen volunteer
             )
@@ -1463,6 +1478,13 @@ def _people_in_rows(text: str, people: list[Item], found: list[Item]) -> list[It
                 continue
             out.append(Item("PERSON", m.start("n"), m.end("n"), 2, "表の行の氏名 / personal name in a row of a table"))
     return out
+
+
+def _personnel_paper(text: str, memo: list[bool]) -> bool:
+    """The text is an internal personnel paper; memo keeps the answer for the next call."""
+    if not memo:
+        memo.append(_PERSONNEL_PAPER.search(text) is not None)
+    return memo[0]
 
 
 def _labelled_name(text: str, m: re.Match[str]) -> bool:
