@@ -175,3 +175,23 @@ def test_staff_named_in_an_internal_transfer_plan_are_personal_data() -> None:
 def test_staff_named_with_their_section_outside_a_personnel_paper_are_not() -> None:
     text = "打合せメモ\n・佐久間　福祉課　資料を準備する\n・次回は10月"
     assert found(text, "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("還付先：Lê Văn Thành（レ ヴァン タイン）様\n還付金額：18,600円", ["Lê Văn Thành", "レ ヴァン タイン"]),
+        ("Xin chào, tôi là Nguyễn Thị Hương, sống ở phường Tân Định.", ["Nguyễn Thị Hương"]),
+        ("氏名：José MÜLLER", ["José MÜLLER"]),
+        ("안녕하세요. 저는 박서연（朴 緒妍、パク ソヨン）です。", ["박서연", "朴 緒妍", "パク ソヨン"]),
+        ("您好。我是住在川口市的王 建华（ワン・ジェンホア）。", ["王 建华", "ワン・ジェンホア"]),
+        ("こんにちは。わたしは Rahman Md Habibur です。バングラデシュから来ました。", ["Rahman Md Habibur"]),
+    ],
+)
+def test_foreign_names_with_diacritics_or_in_other_scripts(text: str, values: list[str]) -> None:
+    assert found(text, "PERSON") == values
+
+
+@pytest.mark.parametrize("text", ["我是日本人。", "Café Lumière のランチ", "わたしは Google Cloud です"])
+def test_foreign_words_that_are_not_names(text: str) -> None:
+    assert found(text, "PERSON") == []

@@ -161,29 +161,56 @@ _INTRO_STRONG = compile_guarded(r"と申します|と申し")
 _NOT_SURNAME = frozenset(("氏名", "名前", "担当", "担当者", "本人", "世帯主", "相手", "方", "者", "様", "各位", "宛", "名", "代表", "記入", "署名", "印"))
 _PLACE_WORD = compile_guarded(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園)$")
 # Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
-_HAS_UPPER = compile_guarded(r"[A-Z]{2}")
-_LATIN_WORD = r"[A-Z][a-z']+(?:-[A-Za-z][a-z']+)?"
-_LATIN_NAME = compile_guarded(
+# Romanised names may carry diacritics (Lê Văn Thành, José, Đặng, Müller): in the patterns of
+# romanised names, A-Z and a-z stand for these letters too.
+_UPPER_MORE = "À-ÖØ-ÞĐƠƯ"
+_LOWER_MORE = "ß-öø-ÿā-žđơưạ-ỹ"
+
+
+def _latin(pattern: str) -> str:
+    """The pattern with its A-Z and a-z ranges widened to accented Latin letters (once)."""
+    pattern = re.sub("A-Z(?!" + _UPPER_MORE[0] + ")", "A-Z" + _UPPER_MORE, pattern)
+    return re.sub("a-z(?!" + _LOWER_MORE[0] + ")", "a-z" + _LOWER_MORE, pattern)
+
+
+def _compile_latin(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """compile_guarded for a pattern of romanised names (see _latin)."""
+    return compile_guarded(_latin(pattern), flags)
+
+
+_HAS_UPPER = _compile_latin(r"[A-Z]{2}")
+_LATIN_WORD = _latin(r"[A-Z][a-z']+(?:-[A-Za-z][a-z']+)?")
+_LATIN_NAME = _compile_latin(
     r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
     r"|" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){1,3}"  # Maria Cristina DELA CRUZ
     r"|[A-Z]{2,}(?:-[A-Z]{2,})?,[ \t]*" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}"  # MENDOZA, Jose Ricardo
     r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){1,2}))(?![A-Za-z])"
 )
-_HAS_CAPITALISED = compile_guarded(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
+_HAS_CAPITALISED = _compile_latin(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 # On the same line after a romanised name: a phone number or an e-mail address (a row of contacts):
 # Pham Van Long 080-…
 _CONTACT_AFTER = compile_guarded(r"(?:[ \t]+|[ \t]*[/|][ \t]*)(?:\+?[0-9(][0-9() \-]{8,}[0-9]|[A-Za-z0-9._%+\-]+@)")
 _CONTACT_PAREN_AFTER = compile_guarded(r"[ \t]*\([ \t]*(?:TEL|Tel|電話|携帯)?[ \t]*[:：]?[ \t]*0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}[ \t]*[)、,]")
 # Maria Luisa FERNANDESです, "I am Rahul SHARMA": a romanised name introducing its bearer
 _LATIN_SELF_INTRO_AFTER = compile_guarded(r"[ \t]*(?:です|と申します|といいます|と言います)")
-_I_AM_BEFORE = compile_guarded(r"(?<![A-Za-z])(?:I am|I'm|[Tt]ôi là|[Tt]ên tôi là)[ \t]+$")
+_I_AM_BEFORE = _compile_latin(r"(?<![A-Za-z])(?:I am|I'm|[Tt]ôi là|[Tt]ên tôi là)[ \t]+$")
+# わたしは Rahman Md Habibur です: a romanised name in a Japanese self-introduction (です after it)
+_WATASHI_BEFORE = compile_guarded(r"(?:わたし|私|僕|ぼく)(?:は|の名前は)[ \t]*$")
+# A name in Hangul after a Korean self-introduction (저는 박서연（朴 緒妍）です), or in Chinese
+# characters with its reading after a Chinese one (我是住在川口市的王 建华（ワン・ジェンホア）)
+_FOREIGN_SELF_INTRO = compile_guarded(
+    r"(?:저는|제[ \t]*이름은)[ \t]*(?P<h>[가-힣]{2,4})(?=[ \t]*(?:입니다|이에요|예요|이고|[(、,]))"
+    r"|(?:我是|我叫|我的名字是)(?:住在[^\n，。,]{1,12}?的)?[ \t]*(?P<c>[一-龥]{1,2}[ \t][一-龥]{1,2}|[一-龥]{2,4}(?=[ \t]*\())"
+)
 # Words that make a romanised phrase a place or an organisation, not a person
 _ORGANISATION_WORD = compile_guarded(
     r"\b(?:Hall|Cent(?:er|re)|Sight|Tower|Building|Bldg|Park|Station|Hotel|Office|Inc|Ltd|Co|Corp|Corporation|Company|"
     r"University|College|School|Hospital|Clinic|City|Prefecture|Ward|Japan|Tokyo|Osaka|Kyoto|Bank|Shop|Store|Cafe|"
     r"Restaurant|Museum|Library|Gallery|Studio|Church|Temple|Shrine|Airport|Port|Bridge|Road|Street|Avenue|Plaza|"
     r"Square|Garden|Gardens|Mall|Market|Group|Association|Foundation|Institute|Agency|Ministry|Department|Division|"
-    r"Team|Project|Service|Services|Systems|Solutions|Lab|Labs|Design|Consulting|Desk|Support|Info|Information|Bureau)\b"
+    r"Team|Project|Service|Services|Systems|Solutions|Lab|Labs|Design|Consulting|Desk|Support|Info|Information|Bureau|"
+    # products and platforms: わたしは Google Cloud です, Microsoft Teams で
+    r"Google|Microsoft|Amazon|Apple|Cloud|Teams|Zoom|Slack|Windows|Excel|Word|PowerPoint|Outlook|Chrome|Copilot|Gemini|ChatGPT|OpenAI)\b"
 )
 # A numbered row before a name: "3 LEE Soo-jin", "② Maria SANTOS"
 _ROW_NUMBER = compile_guarded(r"[ \t]*(?:[0-9]{1,3}[.)]?|[①-⑳]|[・•])[ \t]*")
@@ -959,7 +986,12 @@ def find_people(
                 or _RELATION_PAREN_BEFORE.search(before)
                 or (m.group("given") is None and _LATIN_SELF_INTRO_AFTER.match(text, m.end()))
                 or (
-                    (_CONTACT_AFTER.match(text, m.end()) or _ROW_NUMBER.fullmatch(before) or _I_AM_BEFORE.search(before))
+                    (
+                        _CONTACT_AFTER.match(text, m.end())
+                        or _ROW_NUMBER.fullmatch(before)
+                        or _I_AM_BEFORE.search(before)
+                        or (_WATASHI_BEFORE.search(before) and _LATIN_SELF_INTRO_AFTER.match(text, m.end()))
+                    )
                     and not _ORGANISATION_WORD.search(text, start, m.end())
                 )
             ):
@@ -972,6 +1004,10 @@ def find_people(
             if _free(items, m.start(group), m.end(group)):
                 reason = "名乗り（〜です／〜と申します）/ self-introduction" if group == "n" else "続柄に続く名 / given name after a family relation"
                 items.append(Item("PERSON", m.start(group), m.end(group), 2, reason))
+    if "저" in text or "제" in text or "我" in text:
+        for m in _FOREIGN_SELF_INTRO.finditer(text):
+            group = "h" if m.group("h") else "c"
+            _add_person(items, *m.span(group), "名乗り（〜です／〜と申します）/ self-introduction")
     if _CLOSING_WORD.search(text):
         for m in _LATIN_CLOSING.finditer(text):
             _add_person(items, m.start("n"), m.end("n"), "署名の氏名 / name signed under a letter's closing")
@@ -1265,12 +1301,12 @@ def _is_surname(word: str) -> bool:
 
 # A name alone on a line, right above the writer's address or phone number (the signature of
 # a letter or an e-mail): 山田 花子 / やまだ はなこ / ヤマダ ハナコ
-_SIGNATURE_LINE = compile_guarded(
+_SIGNATURE_LINE = _compile_latin(
     r"[ \t]*(?P<n>[一-龥々]{1,4}[ \t]{1,2}[一-龥々ぁ-ゖ]{1,4}|[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}|[ァ-ヴー]{2,8}[ \t]{1,2}[ァ-ヴー]{2,8}"
     r"|[A-Z][a-z]+(?:-[A-Z][a-z]+)?[ \t][A-Z][a-zA-Z]+(?:-[A-Z][a-z]+)?)"
     r"[ \t]*(?:[（(](?:" + _RELATION_WORDS + r")[）)])?[ \t]*\r?$"
 )
-_LATIN_SIGNATURE = compile_guarded(r"[A-Z][a-z]+")
+_LATIN_SIGNATURE = _compile_latin(r"[A-Z][a-z]+")
 _CONTACT_LINE = compile_guarded(r"[ \t]*(?:住所|電話|でんわ|TEL|携帯|連絡先|メール|E-?mail|〒)", re.I)
 _NOT_SIGNATURE = compile_guarded(r"[課係室部局所庁省館院校園会社店]$|以上|以下|御中|各位|担当|記$")
 _GIVEN_KANA_LINE = compile_guarded(r"[ぁ-ゖ]{2,6}[ \t]{1,2}[ぁ-ゖ]{1,6}")
@@ -1311,7 +1347,7 @@ def _signatures(text: str, people: list[Item], contacts: list[Item], name_tokens
 
 
 # A romanised name signed under a letter's closing: "Best regards,\nTakumi Ishizaki", "Thank you,\nFernanda"
-_LATIN_CLOSING = compile_guarded(
+_LATIN_CLOSING = _compile_latin(
     r"(?im:^[ \t]*(?:best regards|kind regards|warm regards|regards|sincerely(?: yours)?|yours sincerely|yours faithfully|"
     r"thank you(?: very much| so much)?(?: for [^\n]{1,40}?)?|thanks(?: again| for [^\n]{1,40}?)?|many thanks|best wishes|best)[ \t]*[,.!]?[ \t]*\r?\n)"
     r"[ \t]*(?P<n>[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?:[ \t]+[A-Z][A-Za-z]+(?:-[A-Z][a-z]+)?){0,2})[ \t]*(?=\r?\n|$|[（(\"'”’」])"
@@ -1380,7 +1416,7 @@ _KATAKANA_NAME_IN_ROW = compile_guarded(
 )
 # キム・ミンジ（金 敏智）, ゴメス・マリア（Maria GOMES）: a katakana name in parts with the same
 # name in another script in brackets
-_KATAKANA_WITH_OTHER_SCRIPT = compile_guarded(
+_KATAKANA_WITH_OTHER_SCRIPT = _compile_latin(
     r"(?<![ァ-ヴー・])(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,4})[ \t]*\([ \t]*"
     r"(?P<o>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}|[一-龥々]{1,2}[ \t][一-龥々]{1,3})[ \t]*\)"
 )
@@ -1418,7 +1454,7 @@ def _whole_name_cells(text: str, items: list[Item], columns: Columns) -> list[It
 
 # A row of a table with no header (cells split by a comma, a tab or |): a cell holding a name
 # and nothing else, with a note in brackets at most (Lee Jiho（桜丘中1）)
-_ROW_NAME = compile_guarded(
+_ROW_NAME = _compile_latin(
     r"(?P<n>(?P<l>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,2})"
     r"|(?P<k>[ァ-ヴー]{1,10}(?:[ \t・][ァ-ヴー]{1,10}){1,3})"
     r"|(?P<j>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,5}))"
@@ -1632,7 +1668,7 @@ def _add_person(items: list[Item], start: int, end: int, reason: str) -> None:
 # "My name is Daniel Smith" (given name first in English text)
 # The particles inside a romanised surname: Maria Clara dos Santos, Ludwig van Beethoven
 _LATIN_PARTICLE = r"(?:(?:dos|das|da|de|del|della|di|do|du|van|von|der|den|la|le|bin|binti|al|el|ter|ten)[ \t]+)?"
-_MY_NAME_IS = compile_guarded(
+_MY_NAME_IS = _compile_latin(
     r"(?<![A-Za-z])(?:(?i:my name is|my name's|meu nome é|me chamo|mi nombre es|me llamo)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){1,3})"
     # "my son Anish", "my wife, Sarah Lee", "my husband is Joao Pedro dos Santos": a relative named in English
     r"|(?i:my[ \t]+(?:son|daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|child|grandmother|grandfather))"
@@ -1649,11 +1685,11 @@ _READING_CELL = compile_guarded(
     r"(?:[ \t]+|[ \t]*[,\t|][ \t]*)(?P<n>[ァ-ヴー]{1,8}(?:[ \t][ァ-ヴー]{1,8}){1,2}|[ぁ-ゖー]{1,8}[ \t][ぁ-ゖー]{1,8})(?=[ \t]*(?:[,\t|\r\n]|$))"
 )
 # The same person written another way, after a romanised name: NGUYEN THI HOA（グエン・ティ・ホア）, CHEN Yuting（陳 雨婷）
-_OTHER_WRITING = compile_guarded(
+_OTHER_WRITING = _compile_latin(
     r"[ \t]*" + _READING_OPEN + r"(?P<n>[ァ-ヴー]{1,8}(?:[ \t・=][ァ-ヴー]{1,8}){1,3}|[一-龥々]{1,3}[ \t][一-龥々]{1,3}|[ぁ-ゖ]{1,8}[ \t][ぁ-ゖ]{1,8})" + _READING_CLOSE
 )
 # 早瀬 ミア（HAYASE Mia）: the romanised name after a Japanese one
-_LATIN_WRITING = compile_guarded(
+_LATIN_WRITING = _compile_latin(
     r"[ \t]*[（(][ \t]*(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3})[ \t]*[）)]"
     # 真田 圭吾 / Keigo Sanada: a signature with the name in both scripts
     r"|[ \t]*[/／][ \t]*(?P<s>[A-Z][a-z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,2})[ \t]*(?=\r?\n|$)"
