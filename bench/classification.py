@@ -81,6 +81,8 @@ BLIND_SETS = {
     "blind28": ("h-blind28-", "99u_heldout_blind28.md", "twenty-eighth"),
     "blind29": ("h-blind29-", "99v_heldout_blind29.md", "twenty-ninth"),
     "blind30": ("h-blind30-", "99w_heldout_blind30.md", "thirtieth"),
+    "blind31": ("h-blind31-", "99x_heldout_blind31.md", "thirty-first"),
+    "blind32": ("h-blind32-", "99y_heldout_blind32.md", "thirty-second"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
