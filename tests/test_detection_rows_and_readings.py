@@ -195,3 +195,21 @@ def test_foreign_names_with_diacritics_or_in_other_scripts(text: str, values: li
 @pytest.mark.parametrize("text", ["我是日本人。", "Café Lumière のランチ", "わたしは Google Cloud です"])
 def test_foreign_words_that_are_not_names(text: str) -> None:
     assert found(text, "PERSON") == []
+
+
+# From blind31 (scored once, then a development set)
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("近所の一人暮らしの高齢者 常松 ハル さん（87歳）を数日見かけない。", ["常松 ハル"]),  # not 高齢者 as a surname
+        ("　妻 静枝 さんは11/28に退院", ["静枝"]),  # the relation is not part of the name
+        ("4年生の岩成 颯くんの左頬にあざ。", ["岩成 颯"]),
+        ("ケース1　渡部 琉生（小5・男）\n　一時保護中", ["渡部 琉生"]),  # 琉生 read as a noun; the school year says who
+        ("相談者の妹 さやか は細田と連絡を取り合っている。", ["さやか"]),
+        ("むすこの Lucas（10さい）の学校から、手紙が来ました。", ["Lucas"]),
+    ],
+)
+def test_names_from_blind31(text: str, values: list[str]) -> None:
+    assert found(text, "PERSON") == values

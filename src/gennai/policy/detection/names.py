@@ -59,7 +59,7 @@ _FIRST_PERSON = compile_guarded(r"私|わたし|僕|ぼく|当方|我が家|う�
 _RELATION_WORDS = (
     "元夫|元妻|前夫|前妻|内縁の夫|内縁の妻|夫|妻|配偶者|長男|長女|次男|次女|三男|三女|四男|四女|"
     "実父|実母|義父|義母|養父|養母|祖父|祖母|父親|母親|父|母|兄|姉|弟|妹|息子|娘|孫|子|きょうだい|兄弟|姉妹|"
-    "甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人|近隣住民|同僚|上司|部下|亡父|亡母|亡夫|亡妻|旧姓"
+    "むすこ|むすめ|甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人|近隣住民|同僚|上司|部下|亡父|亡母|亡夫|亡妻|旧姓"
 )
 _RELATIONS = frozenset(_RELATION_WORDS.split("|"))
 _PERSON_LABELS = (
@@ -73,7 +73,7 @@ _PERSON_LABELS = (
 _LABEL = compile_guarded(
     r"(?:(?:" + _PERSON_LABELS + r"|(?<![A-Za-z])name)[ \t]*(?:名)?[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:：は|｜]?[ \t]*"
     r"(?:(?:" + _RELATION_WORDS + r")(?:[ \t]+|の))?(?:\(|（|\")?"
-    r"|(?:^|(?<=[\s:：、,(（]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（は・]?[ \t]*)$",
+    r"|(?:^|(?<=[\s:：、,(（の]))(?:母方の?|父方の?|義理の)?(?:" + _RELATION_WORDS + r")[ \t]*[:：(（は・]?[ \t]*)$",
     re.I,
 )
 # A self-introduction after the name: 鈴木です。 / 佐藤と申します / 田中と言います
@@ -158,6 +158,7 @@ _NAME_END_STRICT = compile_guarded(
 # word only as a place name).
 _INTRO_STRONG = compile_guarded(r"と申します|と申し")
 # Tokens before a space and a known given name that are not a surname (東 美智子 is a name; 長女 美智子, 担当 美智子 are not).
+_PERSON_NOUN = compile_guarded(r"[者員人民客]$")
 _NOT_SURNAME = frozenset(("氏名", "名前", "担当", "担当者", "本人", "世帯主", "相手", "方", "者", "様", "各位", "宛", "名", "代表", "記入", "署名", "印"))
 _PLACE_WORD = compile_guarded(r".*(?:駅|県|市|町|村|区|港|空港|方面|付近|周辺|近く|線|通り|公園)$")
 # Romanised names after a name label, passport order: GARCIA Maria, WANG Fang
@@ -688,6 +689,7 @@ def find_people(
                         _labelled_at(text, start, morphemes[j + 2][1], columns)
                         or _AGE_AFTER.match(text, morphemes[j + 2][1])
                         or _BIRTH_PAREN_AFTER.match(text, morphemes[j + 2][1])
+                        or _HONORIFIC_GLUED.match(text, morphemes[j + 2][1])  # 岩成 颯くん
                         # 嵯峨 篤志教諭（37）が…事故: a staff member whose personal matter is discussed
                         or (
                             not public_notice
@@ -742,6 +744,7 @@ def find_people(
                 and _is_kanji(morphemes[i - 2][3])
                 and morphemes[i - 2][3] not in _RELATIONS
                 and morphemes[i - 2][3] not in _NOT_SURNAME
+                and not _PERSON_NOUN.search(morphemes[i - 2][3])  # 高齢者 常松 ハル さん: a word for a person, not a surname
                 and not _TITLE_WORD.fullmatch(morphemes[i - 2][3])
                 and (not _PLACE_WORD.match(morphemes[i - 2][3]) or relation_before)
                 and (
@@ -1065,8 +1068,8 @@ def find_people(
             items = _as_one_name(items, *m.span("n"), "続柄に続く氏名 / name after a family relation")
     for m in _SHORT_NAME_HONORIFIC.finditer(text) if not public_notice and _HONORIFIC_CHAR.search(text) else ():
         parts = m.group("n").split()
-        if not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
-            items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
+        if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
+            items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")  # (not 妻 静枝 さん)
     for m in _ending_at(text, _KANA_GIVEN_TAIL, _SURNAME_KANA_GIVEN, 9, after=True) if not public_notice else ():
         if _is_surname(m.group("s")):
             items = _as_one_name(items, *m.span("n"), "氏名（姓名）/ personal name (family and given name)")
@@ -1624,7 +1627,8 @@ _AGE_PAREN = compile_guarded(
     r"[ \t]*[(（](?:[0-9]{1,3}|[^)）\n]{0,20}?(?:[0-9]{1,2}[ \t]?(?:歳|才|か月|ヶ月|カ月)|[0-9][ \t]?年生?|生まれ|年少|年中|年長)[^)）\n]{0,10})[)）]"
 )
 # A person's age in brackets right after a name: 浜口 勇気（42）, 浜口 勇気（42歳、無職）
-_AGE_AFTER = compile_guarded(r"[ \t]*\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*[)、,]")
+_HONORIFIC_GLUED = compile_guarded(r"(?:さん|様|さま|殿|くん|ちゃん|君)")
+_AGE_AFTER = compile_guarded(r"[ \t]*\([ \t]*(?:[0-9]{1,3}[ \t]*(?:歳|才)?|[小中高][ \t]*[1-6](?:年生?)?)[ \t]*[)、,・]")
 _AFTER_RELATIVE_NAME = compile_guarded(r"[ \t]*(?:[(（、,。]|は|が|も|と|に|を|$)")
 
 
