@@ -213,3 +213,37 @@ def test_foreign_words_that_are_not_names(text: str) -> None:
 )
 def test_names_from_blind31(text: str, values: list[str]) -> None:
     assert found(text, "PERSON") == values
+
+
+# From blind32 (foreign residents; scored once, then a development set)
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("Bom dia. わたしは Ana Paula dos SANTOS OLIVEIRA です。", ["Ana Paula dos SANTOS OLIVEIRA"]),
+        ("・QUISPE MAMANI, Carlos Alberto（父、ペルー）の長男", ["QUISPE MAMANI, Carlos Alberto"]),
+        ("児童氏名（ローマ字）：FERREIRA DA SILVA, Lucas Kenji\n児童氏名（カタカナ）：フェレイラ ダ シルバ ルーカス ケンジ",
+         ["FERREIRA DA SILVA, Lucas Kenji", "フェレイラ ダ シルバ ルーカス ケンジ"]),
+        ("Nama saya Dewi Lestari Putri. Saya tinggal di Toyohashi.", ["Dewi Lestari Putri"]),
+        ("Ako po si Jonalyn Mae B. Reyes, nakatira sa Iwata-cho.", ["Jonalyn Mae B. Reyes"]),
+        ("Dear Office,\nI am Michael J. O'Brien, an assistant language teacher.", ["Michael J. O'Brien"]),
+        ("Soy Rosa Elena Quispe de Mamani, madre de Diego Quispe.", ["Rosa Elena Quispe de Mamani", "Diego Quispe"]),
+        ("Permisi, saya Agus Setiawan, pekerja toko.", ["Agus Setiawan"]),
+        ("KURODA Sandra Tiemi／ポルトガル語／090-1234-6637／岩田校区", ["KURODA Sandra Tiemi"]),
+    ],
+)
+def test_foreign_residents_names_in_many_forms(text: str, values: list[str]) -> None:
+    assert found(text, "PERSON") == values
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello, Maria. Tokyo, Japan is nice. Soy de Perú.",
+        "Permisi, alamat saya Nishikocho Aza Hamaike 33-1, Toyohashi.",  # "my address", not "I am"
+        "会議日程 2025/11/09 / 2025/11/16 / 2025/11/23",
+    ],
+)
+def test_foreign_phrases_that_name_no_one(text: str) -> None:
+    assert found(text, "PERSON") == []

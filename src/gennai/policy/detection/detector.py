@@ -156,7 +156,11 @@ _PUBLIC_EMAIL = compile_guarded(
 
 
 _ANY_DIGIT = compile_guarded(r"[0-9]")
-_NEEDS_LOOKING = compile_guarded(r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b|name|from:|regards|thank|sincerely)|\bI am\b|\bI'm\b")
+_NEEDS_LOOKING = compile_guarded(
+    r"[^\x00-\x7f]|[0-9@]|(?i:\bmy\b|name|from:|regards|thank|sincerely)|\bI am\b|\bI'm\b"
+    # introductions in other languages written in plain ASCII: Nama saya …, Soy …, Ako po si …
+    r"|(?i:\bsaya\b|\bsoy\b|\bako\b|\bllamo\b|\bchamo\b|\bsou\b|\bsuis\b|appelle)"
+)
 _NOTHING_FOUND = Detection(1, (), (), ())
 
 

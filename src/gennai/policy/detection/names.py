@@ -180,12 +180,23 @@ def _compile_latin(pattern: str, flags: int = 0) -> re.Pattern[str]:
 
 
 _HAS_UPPER = _compile_latin(r"[A-Z]{2}")
-_LATIN_WORD = _latin(r"[A-Z][a-z']+(?:-[A-Za-z][a-z']+)?")
+_LATIN_WORD = _latin(r"[A-Z](?:'[A-Z])?[a-z']+(?:-[A-Za-z][a-z']+)?")  # (O'Brien)
+# The particles inside a romanised surname: Maria Clara dos Santos, Ludwig van Beethoven
+_LATIN_PARTICLE = r"(?:(?:dos|das|da|de|del|della|di|do|du|van|von|der|den|la|le|bin|binti|al|el|ter|ten)[ \t]+)?"
+# A middle initial: Michael J. O'Brien, Jonalyn Mae B. Reyes
+_LATIN_INITIAL = r"(?:[A-Z]\.[ \t]+)?"
+# Words that begin a sentence introducing someone, never a name's first word (Soy Rosa …, Saya Agus …)
+_INTRO_WORD = r"(?:Soy|Saya|Nama|Ako|Em|Tôi|Ich|Je|Eu|Me|Mi)(?![A-Za-z])"
 _LATIN_NAME = _compile_latin(
-    r"(?<![A-Za-z])(?:[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
-    r"|" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){1,3}"  # Maria Cristina DELA CRUZ
-    r"|[A-Z]{2,}(?:-[A-Z]{2,})?,[ \t]*" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}"  # MENDOZA, Jose Ricardo
-    r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){1,2}))(?![A-Za-z])"
+    r"(?<![A-Za-z])(?!" + _INTRO_WORD + r")(?:"
+    # MENDOZA, Jose Ricardo; QUISPE MAMANI, Carlos Alberto; Reyes, Jonalyn Mae B.
+    r"(?:[A-Z]{2,}(?:-[A-Z]{2,})?(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){0,2}|" + _LATIN_WORD + r"),[ \t]*"
+    + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}(?:[ \t]+[A-Z]\.)?"
+    r"|[A-Z][A-Z'\-]+(?:[ \t]+[A-Z][A-Za-z'\-]+){1,3}"
+    # Maria Cristina DELA CRUZ, Ana Paula dos SANTOS OLIVEIRA
+    r"|" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_WORD + r"){0,2}[ \t]+" + _LATIN_PARTICLE + r"[A-Z]{2,}(?:-[A-Z]{2,})?(?:[ \t]+[A-Z]{2,}(?:-[A-Z]{2,})?){0,2}"
+    # Rosa Elena Quispe de Mamani, Michael J. O'Brien
+    r"|(?P<given>" + _LATIN_WORD + r"(?:[ \t]+" + _LATIN_INITIAL + _LATIN_PARTICLE + _LATIN_WORD + r"){1,3}))(?![A-Za-z])"
 )
 _HAS_CAPITALISED = _compile_latin(r"[A-Z][a-z]+[ \t]+[A-Z][a-z]")
 # On the same line after a romanised name: a phone number or an e-mail address (a row of contacts):
@@ -194,7 +205,12 @@ _CONTACT_AFTER = compile_guarded(r"(?:[ \t]+|[ \t]*[/|][ \t]*)(?:\+?[0-9(][0-9()
 _CONTACT_PAREN_AFTER = compile_guarded(r"[ \t]*\([ \t]*(?:TEL|Tel|電話|携帯)?[ \t]*[:：]?[ \t]*0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}[ \t]*[)、,]")
 # Maria Luisa FERNANDESです, "I am Rahul SHARMA": a romanised name introducing its bearer
 _LATIN_SELF_INTRO_AFTER = compile_guarded(r"[ \t]*(?:です|と申します|といいます|と言います)")
-_I_AM_BEFORE = _compile_latin(r"(?<![A-Za-z])(?:I am|I'm|[Tt]ôi là|[Tt]ên tôi là)[ \t]+$")
+_I_AM_BEFORE = _compile_latin(
+    r"(?<![A-Za-z])(?:I am|I'm|[Tt]ôi là|[Tt]ên tôi là|[Ee]m tên là|[Tt]ên em là|[Ee]m là|[Mm]ình là|[Nn]ama saya|(?<![a-z][ \t])[Ss]aya|"
+    r"[Aa]ko po si|[Aa]ko si|[Ss]oy|[Mm]e llamo|[Mm]i nombre es|[Ee]u sou|[Mm]e chamo|[Mm]eu nome é|[Jj]e m'appelle|[Jj]e suis|[Ii]ch bin|[Ii]ch heiße"
+    # a relative named in Spanish, Portuguese, Tagalog, Indonesian or Vietnamese: madre de Diego Quispe
+    r"|(?:madre|padre|hij[oa]|espos[oa]|mãe|pai|filh[oa]|marido|anak(?: ko| saya)?|asawa(?: ko)?|suami|istri|con trai|con gái|vợ|chồng)[ \t]+(?:de[ \t]+|do[ \t]+|da[ \t]+|ni[ \t]+)?)[ \t]*$"
+)
 # わたしは Rahman Md Habibur です: a romanised name in a Japanese self-introduction (です after it)
 _WATASHI_BEFORE = compile_guarded(r"(?:わたし|私|僕|ぼく)(?:は|の名前は)[ \t]*$")
 # A name in Hangul after a Korean self-introduction (저는 박서연（朴 緒妍）です), or in Chinese
@@ -1154,7 +1170,7 @@ def find_people(
     if contacts and not public_notice:
         items += _signatures(text, items, contacts, name_tokens)
         items += _speakers_with_addresses(text, items, contacts)
-    if not public_notice and ("," in text or "\t" in text or "|" in text):
+    if not public_notice and ("," in text or "\t" in text or "|" in text or "/" in text):
         items += _people_in_rows(text, items, contacts or [])
     if items:
         items = _readings_and_relatives(text, items)
@@ -1428,7 +1444,7 @@ _KATAKANA_WITH_OTHER_SCRIPT = _compile_latin(
 _KANA_PAIR = compile_guarded(r"[ァ-ヴー][ \t]{1,2}[ァ-ヴー]|[ぁ-ゖ][ \t]{1,2}[ぁ-ゖ]|[ァ-ヴー]・[ァ-ヴー]")
 _KANA_AFTER_COLON = compile_guarded(
     r"(?<=[:) \tは（(])(?=[ァ-ヴぁ-ゖ夫妻配長次三四実義養祖父母兄姉弟妹息娘孫子き甥姪叔伯元前内知友同婚交隣])(?:(?:" + _RELATION_WORDS + r")[ \t]+)?"
-    r"(?!(?:フリガナ|ヨミガナ|カタカナ|カナ|ローマジ)[ \t])(?P<n>[ァ-ヴー]{1,8}(?:[ \t]{1,2}[ァ-ヴー]{1,8}?){1,2}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8}?)"
+    r"(?!(?:フリガナ|ヨミガナ|カタカナ|カナ|ローマジ)[ \t])(?P<n>[ァ-ヴー]{1,8}(?:[ \t]{1,2}[ァ-ヴー]{1,8}?){1,4}|[ァ-ヴー]{2,8}(?:・[ァ-ヴー]{1,8}){1,3}|[ぁ-ゖ]{2,8}[ \t]{1,2}[ぁ-ゖ]{1,8}?)"
     # the name ends: a line end, punctuation, an honorific, or a wide gap before the next cell of a row
     r"(?=[ \t]*(?:\r?\n|$|[(（、,。)）]|さん|様|生年月日)|[ \t]{2,}|\t)"
 )
@@ -1463,7 +1479,7 @@ _ROW_NAME = _compile_latin(
     r"|(?P<j>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖァ-ヴー]{1,5}))"
     r"(?:[ \t]*\([^)\n]{1,20}\))?"
 )
-_ROW_SEPARATORS = (",", "\t", "|")
+_ROW_SEPARATORS = (",", "\t", "|", "/")  # (／ is / after normalisation: KURODA Sandra Tiemi／ポルトガル語／090-…)
 # What makes a row a record of people: an identifier, a contact or a date of birth in it
 _ROW_PERSONAL = frozenset(("BIRTH_DATE", "MY_NUMBER", "BANK_ACCOUNT", "PHONE", "EMAIL", "ADDRESS", "PASSPORT", "DRIVERS_LICENSE"))
 
@@ -1671,7 +1687,6 @@ def _add_person(items: list[Item], start: int, end: int, reason: str) -> None:
 
 # "My name is Daniel Smith" (given name first in English text)
 # The particles inside a romanised surname: Maria Clara dos Santos, Ludwig van Beethoven
-_LATIN_PARTICLE = r"(?:(?:dos|das|da|de|del|della|di|do|du|van|von|der|den|la|le|bin|binti|al|el|ter|ten)[ \t]+)?"
 _MY_NAME_IS = _compile_latin(
     r"(?<![A-Za-z])(?:(?i:my name is|my name's|meu nome é|me chamo|mi nombre es|me llamo)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){1,3})"
     # "my son Anish", "my wife, Sarah Lee", "my husband is Joao Pedro dos Santos": a relative named in English
