@@ -247,3 +247,15 @@ def test_foreign_residents_names_in_many_forms(text: str, values: list[str]) -> 
 )
 def test_foreign_phrases_that_name_no_one(text: str) -> None:
     assert found(text, "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Olá, nasci em 22/05/1996. Cheguei ao Japão em 2019.", "22/05/1996"),
+        ("madre de Diego Quispe (nacido el 14 de septiembre de 2016). Vivimos en Toyohashi.", "14 de septiembre de 2016"),
+        ("Saya lahir pada 3/4/1999 di Bandung.", "3/4/1999"),
+    ],
+)
+def test_dates_of_birth_in_foreign_residents_letters(text: str, value: str) -> None:
+    assert found(text, "BIRTH_DATE") == [value]

@@ -204,9 +204,17 @@ _EN_DATE = (
     r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?[ \t]+[0-9]{1,2},?[ \t]+(?:18|19|20)[0-9]{2})"
 )
 _BIRTH_ENGLISH = compile_guarded(r"(?:date of birth|birth ?date|DOB|born(?: on)?)(?:[ \t]+is)?[ \t]*[:：]?[ \t]*(?P<a>" + _EN_DATE + ")", re.I)
+# 14 de septiembre de 2016, 22 de maio de 1996 (only after a birth label)
+_ES_PT_DATE = (
+    r"[0-9]{1,2}[ \t]+de[ \t]+(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+    r"|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro)[ \t]+de[ \t]+(?:18|19|20)[0-9]{2}"
+)
+# Birth labels in the languages of foreign residents' letters: nasci em, nacido el, lahir, ipinanganak
+_BIRTH_FOREIGN = r"|nasci em|nascid[oa] em|data de nascimento|nacid[oa] el|fecha de nacimiento|tanggal lahir|lahir(?: pada)?|ipinanganak(?: noong)?|kapanganakan"
 _BIRTH = compile_guarded(
-    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?|sinh ngày)(?:[ \t]+is)?[ \t]*(?:[(（](?:西暦|和暦|[A-Za-z /.]{2,16})[)）])?[ \t]*[:：はが]?[ \t]*"
-    r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + r")"
+    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?|sinh ngày" + _BIRTH_FOREIGN + r")"
+    r"(?:[ \t]+is)?[ \t]*(?:[(（](?:西暦|和暦|[A-Za-z /.]{2,16})[)）])?[ \t]*[:：はが]?[ \t]*"
+    r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + "|" + _ES_PT_DATE + r")"
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|うまれ|生(?![活産徒命成涯協き])|出生)",
     re.I,
 )
@@ -241,7 +249,7 @@ _OLD_ERA = compile_guarded(r"明治|大正|昭和|[MTS]")
 _BIRTH_HEADER = compile_guarded(r"生[ \t]*年[ \t]*月[ \t]*日")
 _EVENT_AFTER = compile_guarded(r"[ \t]*(?:付|から|まで|より|に|採用|入庁|入社|退職|死亡|転入|転出|受付|受理|届出|開始|終了|現在|時点|以降)")
 _ANY_DIGIT = compile_guarded(r"[0-9]")
-_BIRTH_EN = compile_guarded(r"birth|DOB|born|sinh ngày", re.I)
+_BIRTH_EN = compile_guarded(r"birth|DOB|born|sinh ngày|nasci|nacid|nascimento|lahir|ipinanganak|kapanganakan", re.I)
 _NUMBERS = compile_guarded(r"[0-9]+")
 
 
