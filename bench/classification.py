@@ -83,6 +83,8 @@ BLIND_SETS = {
     "blind30": ("h-blind30-", "99w_heldout_blind30.md", "thirtieth"),
     "blind31": ("h-blind31-", "99x_heldout_blind31.md", "thirty-first"),
     "blind32": ("h-blind32-", "99y_heldout_blind32.md", "thirty-second"),
+    "blind33": ("h-blind33-", "99z_heldout_blind33.md", "thirty-third"),
+    "blind34": ("h-blind34-", "99zz_heldout_blind34.md", "thirty-fourth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
