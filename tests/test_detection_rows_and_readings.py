@@ -259,3 +259,54 @@ def test_foreign_phrases_that_name_no_one(text: str) -> None:
 )
 def test_dates_of_birth_in_foreign_residents_letters(text: str, value: str) -> None:
     assert found(text, "BIRTH_DATE") == [value]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("対象：市営高師住宅 2棟307号室 ペレス ビジャヌエバ パトリシアさん世帯", ["ペレス ビジャヌエバ パトリシア"]),
+        ("My daughter Princess Joy V. Santos was born in Manila.", ["Princess Joy V. Santos"]),
+        (" ・4年 サントス ケヴィン（ブラジル）：取り出し指導\n ・3年 Aiko Dela Cruz（フィリピン）：欠席が月8日。",
+         ["サントス ケヴィン", "Aiko Dela Cruz"]),
+        ("\"您好，我是王丽华，住在丰桥市。\"", ["王丽华"]),
+        ("上田市常田に住んでいる百目鬼（どうめき）と申します。", ["百目鬼", "どうめき"]),
+        ("受験者一覧（内部用）\nS-0117　四十物 琴音　1990/01/16\nS-0105　石動 陽翔　　　　412.5", ["四十物 琴音", "石動 陽翔"]),
+    ],
+)
+def test_names_from_blind32_and_blind33(text: str, values: list[str]) -> None:
+    assert found(text, "PERSON") == values
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我是日本人，住在东京。",
+        "令和7年度 3年 サッカー部 の練習日程",
+        "R7-001 防災 訓練　2025/10/01",
+    ],
+)
+def test_rows_and_phrases_from_blind32_and_blind33_that_name_no_one(text: str) -> None:
+    assert found(text, "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a council's published minutes and a committee's record: members named in their role
+        "令和７年３月上田市議会定例会会議録（第４号）抜粋\n○議長（山浦 義光君）　日程第1、一般質問を行います。\n　15番　西沢 朋子議員。\n○15番（西沢 朋子君）　おはようございます。",
+        "上田市議会 総務委員会記録（令和7年3月10日）\n出席委員　委員長 塩入 久美子、委員 滝澤 一郎、依田 美和\n○委員（依田 美和）　件数は。",
+        # a review board's summary for publication, with closed items in it
+        "審査会 会議の概要（公表用）\n出席委員　春日 雅彦（会長）、坂口 由紀子\n議事\n1 諮問第29号について調査審議を行った。（非公開）",
+    ],
+)
+def test_published_council_and_board_records_name_members_in_their_role(text: str) -> None:
+    assert found(text, "PERSON") == []
+
+
+def test_a_contract_for_writing_council_minutes_is_not_the_minutes() -> None:
+    text = (
+        "予定価格書（非公表）\n件名：区議会 会議録作成業務委託（令和8年度～令和10年度）\n\n予定価格：14,370,000円\n"
+        "参考見積：株式会社議事録センター（法人番号 7657990451166、担当 桜田 恵、03-5820-4412）\n"
+        "※入札執行まで区議会事務局 総務係長が保管する。"
+    )
+    assert found(text, "PERSON") == ["桜田 恵"]

@@ -211,13 +211,26 @@ _I_AM_BEFORE = _compile_latin(
     # a relative named in Spanish, Portuguese, Tagalog, Indonesian or Vietnamese: madre de Diego Quispe
     r"|(?:madre|padre|hij[oa]|espos[oa]|mãe|pai|filh[oa]|marido|anak(?: ko| saya)?|asawa(?: ko)?|suami|istri|con trai|con gái|vợ|chồng)[ \t]+(?:de[ \t]+|do[ \t]+|da[ \t]+|ni[ \t]+)?)[ \t]*$"
 )
+# A surname with its reading, introducing its bearer: 百目鬼（どうめき）と申します
+_SURNAME_READING_INTRO = compile_guarded(
+    r"(?<![一-龥々])(?P<n>[一-龥々]{1,4}(?:[ \t][一-龥々]{1,3})?)[ \t]*\([ \t]*(?P<r>[ぁ-ゖー]{2,8}(?:[ \t][ぁ-ゖー]{1,8})?|[ァ-ヴー]{2,8}(?:[ \t][ァ-ヴー]{1,8})?)[ \t]*\)[ \t]*(?:と申し|です|といいます|と言います)"
+)
+# A row of a list that begins with a case or candidate code, then the name and a wide gap or a
+# number: S-0117　四十物 琴音　1990/01/16, S-0105　石動 陽翔　　　　412.5
+_CODE_THEN_NAME = compile_guarded(
+    r"^[ \t]*(?:[A-Z]{1,3}-?[0-9]{2,6}|No\.?[ \t]*[0-9]{1,4})[ \t]+"
+    r"(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖ]{1,4}|[ァ-ヴー]{2,10}(?:・[ァ-ヴー]{1,10}){1,3})(?=[ \t]{2,}|[ \t]+[0-9]|\t|[ \t]*$)",
+    re.M,
+)
+# A pupil's school year before the name in a list: ・4年 サントス ケヴィン, ・3年 Aiko Dela Cruz
+_GRADE_BEFORE = compile_guarded(r"(?:^|[\s・])(?:[小中高]?[1-6][ \t]?年生?|[0-9]{1,2}年[0-9]{1,2}組)[ \t]+$")
 # わたしは Rahman Md Habibur です: a romanised name in a Japanese self-introduction (です after it)
 _WATASHI_BEFORE = compile_guarded(r"(?:わたし|私|僕|ぼく)(?:は|の名前は)[ \t]*$")
 # A name in Hangul after a Korean self-introduction (저는 박서연（朴 緒妍）です), or in Chinese
 # characters with its reading after a Chinese one (我是住在川口市的王 建华（ワン・ジェンホア）)
 _FOREIGN_SELF_INTRO = compile_guarded(
     r"(?:저는|제[ \t]*이름은)[ \t]*(?P<h>[가-힣]{2,4})(?=[ \t]*(?:입니다|이에요|예요|이고|[(、,]))"
-    r"|(?:我是|我叫|我的名字是)(?:住在[^\n，。,]{1,12}?的)?[ \t]*(?P<c>[一-龥]{1,2}[ \t][一-龥]{1,2}|[一-龥]{2,4}(?=[ \t]*\())"
+    r"|(?:我是|我叫|我的名字是)(?:住在[^\n，。,]{1,12}?的)?[ \t]*(?P<c>[一-龥]{1,2}[ \t][一-龥]{1,2}|[一-龥]{2,4}(?=[ \t]*\()|[一-龥]{2,3}(?<![人国生员师])(?=[ \t]*,))"
 )
 # Words that make a romanised phrase a place or an organisation, not a person
 _ORGANISATION_WORD = compile_guarded(
@@ -853,6 +866,7 @@ def find_people(
             household = alone and text.startswith("世帯", span_end) and not text.startswith("世帯数", span_end)
             if honorific and _KATAKANA.match(morphemes[i][3]):
                 back = i - 1  # グエン・ヴァン・アンさん, ヨコヤマ ケンジさん: the whole katakana name
+                spaces = 0
                 while back >= 0 and (not items or morphemes[back][0] >= items[-1].end):
                     if _KATAKANA.match(morphemes[back][3]):
                         span_start = morphemes[back][0]
@@ -864,9 +878,10 @@ def find_people(
                         and len(morphemes[back][3]) <= 2
                         and "\n" not in morphemes[back][3]
                         and _KATAKANA.match(morphemes[back - 1][3])
-                        and "space" not in cats
+                        and spaces < 2
                     ):
-                        cats.add("space")  # one space inside the name only
+                        spaces += 1  # two spaces inside the name at most: ペレス ビジャヌエバ パトリシアさん
+                        cats.add("space")
                         back -= 1
                     else:
                         break
@@ -1010,6 +1025,7 @@ def find_people(
                         or _ROW_NUMBER.fullmatch(before)
                         or _I_AM_BEFORE.search(before)
                         or (_WATASHI_BEFORE.search(before) and _LATIN_SELF_INTRO_AFTER.match(text, m.end()))
+                        or _GRADE_BEFORE.search(before)  # ・3年 Aiko Dela Cruz（フィリピン）
                     )
                     and not _ORGANISATION_WORD.search(text, start, m.end())
                 )
@@ -1086,6 +1102,15 @@ def find_people(
         parts = m.group("n").split()
         if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")  # (not 妻 静枝 さん)
+    for m in _SURNAME_READING_INTRO.finditer(text) if "(" in text and not public_notice else ():
+        if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in m.group("n").split()):
+            items = _as_one_name(items, *m.span("n"), "名乗り（〜です／〜と申します）/ self-introduction")
+            items = _as_one_name(items, *m.span("r"), "氏名の読み / reading of a personal name")
+    for m in _CODE_THEN_NAME.finditer(text) if not public_notice else ():
+        parts = re.split(r"[ \t・]", m.group("n"))
+        if not any(_TITLE_WORD.fullmatch(p) or _NOT_A_NAME_PART.search(p) or _FORM_WORD.search(p) or _ORGANISATION.search(p) for p in parts):
+            if not (_KATAKANA.match(m.group("n")) and _katakana_phrase(m.group("n"))):
+                items = _as_one_name(items, *m.span("n"), "表の行の氏名 / personal name in a row of a table")
     for m in _ending_at(text, _KANA_GIVEN_TAIL, _SURNAME_KANA_GIVEN, 9, after=True) if not public_notice else ():
         if _is_surname(m.group("s")):
             items = _as_one_name(items, *m.span("n"), "氏名（姓名）/ personal name (family and given name)")
@@ -1427,7 +1452,7 @@ _RELATIVE_NO_OTHER_SCRIPT = compile_guarded(
 # A katakana name in parts in a row of an internal list: after a school class (5年3組 ジョアン・サントス),
 # before a contact (チョウ・リン / 080-…) or a date of birth (タン・ミン・トゥアン 2001/06/15生)
 _KATAKANA_NAME_IN_ROW = compile_guarded(
-    r"(?:[0-9]{1,2}年[0-9]{1,2}組[ \t]*)(?P<n>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,3})(?![ァ-ヴー・])"
+    r"(?:[0-9]{1,2}年[0-9]{1,2}組[ \t]*|(?<![0-9])[1-6][ \t]?年生?[ \t]+)(?P<n>[ァ-ヴー]{1,10}(?:[・ \t][ァ-ヴー]{1,10}){1,3})(?![ァ-ヴー・])"
     # alone in a table cell (｜チャン・ヴァン・ドゥック｜), or after a case code in brackets (（C-1302 ロペス・マリア）)
     r"|(?:(?<=[|\t])[ \t]*|\([A-Z0-9\-]{2,10}[ \t]+)(?P<t>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,3})(?=[ \t]*[|\t)])"
     r"|(?<![ァ-ヴー・])(?P<c>[ァ-ヴー]{1,10}(?:・[ァ-ヴー]{1,10}){1,3})[ \t]*[/／|｜,、]?[ \t]*"
@@ -1691,7 +1716,7 @@ _MY_NAME_IS = _compile_latin(
     r"(?<![A-Za-z])(?:(?i:my name is|my name's|meu nome é|me chamo|mi nombre es|me llamo)[ \t]+(?P<n>[A-Z][A-Za-z'\-]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){1,3})"
     # "my son Anish", "my wife, Sarah Lee", "my husband is Joao Pedro dos Santos": a relative named in English
     r"|(?i:my[ \t]+(?:son|daughter|wife|husband|partner|mother|father|mum|mom|dad|brother|sister|child|grandmother|grandfather))"
-    r"(?:,|[ \t]+is)?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+" + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){0,3}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
+    r"(?:,|[ \t]+is)?[ \t]+(?P<r>[A-Z][a-z]+(?:[ \t]+" + _LATIN_INITIAL + _LATIN_PARTICLE + r"[A-Z][A-Za-z'\-]+){0,3}|[一-龥]{1,2}[ \t]?[一-龥]{1,3}))(?![A-Za-z])"
 )
 # The reading of a name in parentheses after it: 山田 花子（やまだ はなこ）, （ヤマダ ハナコ）
 # (also after an honorific, and with more after a comma: 鎌田 千夏さん（かまた ちなつ）, 長尾 萌さん（ながお もえ、2年目）)
