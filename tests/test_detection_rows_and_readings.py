@@ -310,3 +310,26 @@ def test_a_contract_for_writing_council_minutes_is_not_the_minutes() -> None:
         "※入札執行まで区議会事務局 総務係長が保管する。"
     )
     assert found(text, "PERSON") == ["桜田 恵"]
+
+
+# From blind34 (a town after a disaster; scored once, then a development set)
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        # the label on the next line is no honorific (ケンジ⏎氏 名), and 氏 名 spaced out is a label
+        ("　フリガナ　ハマグチ　ケンジ\n　氏　名　濵口　健二\n　生年月日　昭和46年3月2日", ["ハマグチ　ケンジ", "濵口　健二"]),
+        # the bank's name after a second space is not a third part of the name
+        ("1　相賀 辰夫　東紀州信用金庫 相賀支店 普通 1234567", ["相賀 辰夫"]),
+        ("・中川 莉愛（5）：てんかん、発作時の座薬あり\n・ソン・ミンジュ（68）：韓国出身", ["中川 莉愛", "ソン・ミンジュ"]),
+        ("被災者：TRAN VAN DUC（技能実習2号、耕種農業）", ["TRAN VAN DUC"]),
+    ],
+)
+def test_names_from_blind34(text: str, values: list[str]) -> None:
+    assert found(text, "PERSON") == values
+
+
+@pytest.mark.parametrize("text", ["・サッカー クラブ（12）", "・総務 課（3）"])
+def test_a_list_item_with_a_count_in_brackets_is_not_a_person(text: str) -> None:
+    assert found(text, "PERSON") == []

@@ -67,7 +67,7 @@ _PERSON_LABELS = (
     r"契約者|受給者|対象者|対象児童|申込児童|児童|連絡者|通報者|依頼者|送付先|宛先|宛名|相手方|譲受人|譲渡人|加害者|被害者|"
     r"キーパーソン|緊急連絡先|お子さん|お子様|(?<![担窓])職員(?=[ \t]*[:：])|申立人|申立者|"
     r"ふりがな|フリガナ|よみがな|ヨミガナ|カナ氏名|ローマ字(?:表記)?|英字(?:氏名)?|口座名義人?|名義人?|届出者|申請人|相談人|依頼人|"
-    r"被?相続人|申込人|借受人|借入人|お客様|お客さま|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
+    r"被災者|避難者|負傷者|行方不明者|要救助者|要配慮者|要支援者|被?相続人|申込人|借受人|借入人|お客様|お客さま|借主|貸主|所有者|賃借人|入居者|連帯保証人|保証人|受取人|被?扶養者|要?介護者|受診者|受験者|応募者|納税者|滞納者|"
     r"債務者|来庁者|来訪者|来所者|面談者|登録者|申告者|通告者|求職者|故人|主治医|担当医|かかりつけ医|代筆者|(?<!現場)代理人|記入者|付添人|カタカナ(?:表記)?|From(?=[ \t]*:)|差出人|送信者|Sender|Applicant|Resident|Patient"
 )
 _LABEL = compile_guarded(
@@ -220,6 +220,14 @@ _SURNAME_READING_INTRO = compile_guarded(
 _CODE_THEN_NAME = compile_guarded(
     r"^[ \t]*(?:[A-Z]{1,3}-?[0-9]{2,6}|No\.?[ \t]*[0-9]{1,4})[ \t]+"
     r"(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖ]{1,4}|[ァ-ヴー]{2,10}(?:・[ァ-ヴー]{1,10}){1,3})(?=[ \t]{2,}|[ \t]+[0-9]|\t|[ \t]*$)",
+    re.M,
+)
+# A list item: a name and the person's age in brackets (・中川 莉愛（5）：てんかん, ・ソン・ミンジュ（68）)
+_ITEM_NAME_AGE = compile_guarded(
+    r"^[ \t]*(?:[・\-*•]|[①-⑳]|[0-9]{1,2}[.)]?)?[ \t]*"
+    r"(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖ]{1,4}?|[ァ-ヴー]{2,10}(?:[・ \t][ァ-ヴー]{1,10}){1,3})"
+    r"[ \t]*(?:さん|様|氏|君|くん|ちゃん|殿|主事|主査|主任|技師|係長|主幹|課長補佐|補佐|課長|室長|所長|次長|部長|教諭|教員|講師|教頭|係員|消防士長?|看護師|保育士|保健師|職員|委員)?"
+    r"[ \t]*\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*[)、,]",
     re.M,
 )
 # A pupil's school year before the name in a list: ・4年 サントス ケヴィン, ・3年 Aiko Dela Cruz
@@ -655,6 +663,12 @@ def find_people(
                         and _KATAKANA.match(morphemes[j + 2][3])
                         and any(morphemes[x][2] == "space" for x in range(i + 1, j))
                     )
+                    # 相賀 辰夫 東紀州信用金庫: a third word after a second space is part of the name
+                    # only where the name ends after it
+                    and not (
+                        any(morphemes[x][2] == "space" for x in range(i + 1, j))
+                        and not _NAME_END.match(text, morphemes[j + 2][1])
+                    )
                 ):  # never across a line break: two names on two lines are two people
                     j += 2
                     cats.add(morphemes[j][2])
@@ -823,8 +837,8 @@ def find_people(
                 span_end -= tail  # 桑田民生委員: 民生 begins the title 民生委員, not a given name
                 cats = {"sei"}
             k = j + 1
-            while k < count and morphemes[k][2] == "space":
-                k += 1
+            while k < count and morphemes[k][2] == "space" and "\n" not in morphemes[k][3]:
+                k += 1  # (not across a line break: ケンジ⏎氏 名 is a label on the next line, not ケンジ氏)
             honorific = k < count and morphemes[k][3] in _HONORIFICS
             intro = not honorific and "sei" in cats and bool(
                 _SELF_INTRO_AFTER.match(text, span_end) or _CALLED_AFTER.match(text, span_end)
@@ -1106,6 +1120,13 @@ def find_people(
         if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in m.group("n").split()):
             items = _as_one_name(items, *m.span("n"), "名乗り（〜です／〜と申します）/ self-introduction")
             items = _as_one_name(items, *m.span("r"), "氏名の読み / reading of a personal name")
+    for m in _ITEM_NAME_AGE.finditer(text) if not public_notice and ")" in text else ():
+        parts = re.split(r"[ \t・]", m.group("n"))
+        if not any(
+            p in _RELATIONS or _TITLE_WORD.fullmatch(p) or _NOT_A_NAME_PART.search(p) or _FORM_WORD.search(p) or _ORGANISATION.search(p)
+            for p in parts
+        ) and not (_KATAKANA.match(m.group("n").replace(" ", "・")) and _katakana_phrase(m.group("n"))):
+            items = _as_one_name(items, *m.span("n"), "年齢を添えた氏名 / name given with an age")
     for m in _CODE_THEN_NAME.finditer(text) if not public_notice else ():
         parts = re.split(r"[ \t・]", m.group("n"))
         if not any(_TITLE_WORD.fullmatch(p) or _NOT_A_NAME_PART.search(p) or _FORM_WORD.search(p) or _ORGANISATION.search(p) for p in parts):
@@ -1266,7 +1287,7 @@ _NAME_FIELD = compile_guarded(
 # a name label, any word ending in 者 (申出者, 地権者), or a family relation.
 _LABELLED_NAME = compile_guarded(
     r"^[ \t]*(?:[・\-*•]|[0-9]{1,2}[.)])?[ \t]*"
-    r"(?P<label>[一-龥ぁ-ゖァ-ヴー]{0,8}?(?:氏名|名前)|" + _PERSON_LABELS + r"|[一-龥]{1,4}者|(?:[一-龥ぁ-ゖ]{1,8}の)?(?:" + _RELATION_WORDS + r"))"
+    r"(?P<label>[一-龥ぁ-ゖァ-ヴー]{0,8}?(?:氏名|名前)|氏[ \t]+名|" + _PERSON_LABELS + r"|[一-龥]{1,4}者|(?:[一-龥ぁ-ゖ]{1,8}の)?(?:" + _RELATION_WORDS + r"))"
     r"(?:[ \t]*\([^)\n]{1,10}\))?(?:[ \t]*[:：][ \t]*|[ \t]+)"
     r"(?P<n>(?!故)(?P<s>[一-龥々]{1,4})[ \t]{1,2}(?P<g>[一-龥々]{1,3}?|[ぁ-ゖ]{2,4}|[ァ-ヴー]{2,6}))"
     r"(?=[ \t]*(?:\r?\n|$|[(、,。]|様|さん|殿|くん|ちゃん|氏|先生|医師|弁護士)|[ \t]{2,}|\t)",
@@ -1277,7 +1298,7 @@ _STAFF_LABEL = compile_guarded(
     r"(?:担当|作成|記録|起案|決裁|発表|出席|説明|責任|管理|決定|回答|対応|聴取|報告|確認|承認|受付|入力|参加|同席|立会|応対|面接|調査|指導|監督|検査|審査|選定|評価)者"
 )
 _RELATION_AT_START = re.compile(r"(?:" + _RELATION_WORDS + r")")
-_STRONG_LABEL = compile_guarded(r"(?:" + _PERSON_LABELS + r")|.*(?:氏名|名前)")
+_STRONG_LABEL = compile_guarded(r"(?:" + _PERSON_LABELS + r")|.*(?:氏名|名前)|氏[ \t]+名")
 _AGE_OR_BIRTH_AFTER = compile_guarded(r"[ \t]*(?:\([ \t]*(?:[0-9]|[^)\n]{0,20}生)|様|さん|殿)")
 # 氏名 住所 滞納額: a table's header row, not a name
 _FIELD_WORD = compile_guarded(r"住所|続柄|生年月日|年齢|性別|電話|連絡先|備考|所属|職名|役職|金額|額$|番号|区分|欄")
