@@ -333,3 +333,19 @@ def test_names_from_blind34(text: str, values: list[str]) -> None:
 @pytest.mark.parametrize("text", ["・サッカー クラブ（12）", "・総務 課（3）"])
 def test_a_list_item_with_a_count_in_brackets_is_not_a_person(text: str) -> None:
     assert found(text, "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Address: 3-5-22 Matsuba-cho, Toyohashi-shi, Aichi 440-0016\nCelular: 080-1234-5678", "440-0016"),
+        ("I live at 1-2-3 Chuo, Ueda-shi, Nagano, 386-0018. I would like to ask.", "386-0018"),
+        ("CEP: 440-0016", "440-0016"),
+    ],
+)
+def test_a_postal_code_in_an_address_written_in_english_order(text: str, value: str) -> None:
+    assert found(text, "POSTAL_CODE") == [value]
+
+
+def test_a_year_range_after_a_place_name_is_no_postal_code() -> None:
+    assert found("Tokyo 2023-2024 report", "POSTAL_CODE") == []
