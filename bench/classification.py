@@ -85,6 +85,8 @@ BLIND_SETS = {
     "blind32": ("h-blind32-", "99y_heldout_blind32.md", "thirty-second"),
     "blind33": ("h-blind33-", "99z_heldout_blind33.md", "thirty-third"),
     "blind34": ("h-blind34-", "99zz_heldout_blind34.md", "thirty-fourth"),
+    "blind35": ("h-blind35-", "99zza_heldout_blind35.md", "thirty-fifth"),
+    "blind36": ("h-blind36-", "99zzb_heldout_blind36.md", "thirty-sixth"),
 }
 HELD_OUT = (FRESH_PREFIX, FINAL_PREFIX, "h-blind")  # never in dev or test
 
