@@ -349,3 +349,22 @@ def test_a_postal_code_in_an_address_written_in_english_order(text: str, value: 
 
 def test_a_year_range_after_a_place_name_is_no_postal_code() -> None:
     assert found("Tokyo 2023-2024 report", "POSTAL_CODE") == []
+
+
+# From blind36 (urban planning and infrastructure; scored once, then a development set)
+
+
+def test_a_deceased_relative_is_no_name() -> None:
+    text = "・長男（故人）の子　粂 拓真　平成2年3月4日生"
+    assert found(text, "PERSON") == ["粂 拓真"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("・大地さんは現在越谷市千間台東2-9-6 ルミエール千間台101に賃貸居住", "越谷市千間台東2-9-6 ルミエール千間台101"),
+        ("1\t嶋田 ツル\t春日部市大枝５１２番地\t１２０２番\t２１５㎡", "春日部市大枝５１２番地"),  # not into the next cell
+    ],
+)
+def test_an_address_starts_after_a_time_word_and_ends_at_its_cell(text: str, value: str) -> None:
+    assert found(text, "ADDRESS") == [value]

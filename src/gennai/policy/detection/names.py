@@ -141,7 +141,7 @@ _CALLED_AFTER = compile_guarded(r"[ \t]*という(?:人|方|男性|女性|男|�
 # given name (中川 さくら, 高橋 楓): a short token, then the end of the name (line end, space,
 # punctuation, honorific or self-introduction).
 _NOT_GIVEN_NAMES = frozenset(
-    ("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から", "記入", "署名", "自署", "押印", "印", "本人", "不明")
+    ("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から", "記入", "署名", "自署", "押印", "印", "本人", "不明", "故人", "死亡", "逝去", "他界")
 )
 _NAME_END = compile_guarded(
     r"(?:[ \t\n\r、,，。（(「)）/|:：]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
@@ -1097,7 +1097,7 @@ def find_people(
                 ok = not _common_noun(name)
             else:
                 ok = _given_name_shape(name, False) and name not in _RELATIONS  # 息子（颯）と二人暮らし
-            if ok:
+            if ok and name not in _NOT_GIVEN_NAMES:  # 長男（故人）の子: not a name
                 _add_person(items, *m.span(group), "続柄に続く名 / given name after a family relation")
         for m in _RELATION_GLUED_GIVEN.finditer(text):
             if m.group("n") not in _NOT_GIVEN_NAMES:
