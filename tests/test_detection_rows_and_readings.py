@@ -368,3 +368,8 @@ def test_a_deceased_relative_is_no_name() -> None:
 )
 def test_an_address_starts_after_a_time_word_and_ends_at_its_cell(text: str, value: str) -> None:
     assert found(text, "ADDRESS") == [value]
+
+
+@pytest.mark.parametrize("text", ["Meu passaporte é FX5128043.", "Mi pasaporte es TK2819304.", "Nomor paspor saya AB1234567."])
+def test_a_passport_number_named_in_portuguese_spanish_or_indonesian(text: str) -> None:
+    assert len(found(text, "PASSPORT")) == 1

@@ -176,7 +176,7 @@ _EMAIL = compile_guarded(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
 )
 _PASSPORT = compile_guarded(r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \t]?[0-9]{7}(?![0-9])")
-_PASSPORT_WORDS = compile_guarded(r"旅[ \t]*券|パ[ \t]*ス[ \t]*ポ[ \t]*ー[ \t]*ト|passport", re.I)
+_PASSPORT_WORDS = compile_guarded(r"旅[ \t]*券|パ[ \t]*ス[ \t]*ポ[ \t]*ー[ \t]*ト|passport|passaporte|pasaporte|paspor|hộ chiếu", re.I)
 
 # --- bank accounts -----------------------------------------------------------------------
 _BANK_WORDS = compile_guarded(r"口[ \t]*座|普[ \t]*通|当[ \t]*座|支[ \t]*店|銀[ \t]*行|信[ \t]*用[ \t]*金[ \t]*庫|信[ \t]*金|振[ \t]*込|ゆうちょ|貯[ \t]*金|預[ \t]*金")
