@@ -157,6 +157,7 @@ _PREFS = (
     "奈良県|和歌山県|鳥取県|島根県|岡山県|広島県|山口県|徳島県|香川県|愛媛県|高知県|福岡県|佐賀県|長崎県|"
     "熊本県|大分県|宮崎県|鹿児島県|沖縄県"
 )
+_ASCII_LETTERS = compile_guarded(r"[A-Za-z]{3}")
 _PREFS_ROMAN = (
     "Hokkaido|Aomori|Iwate|Miyagi|Akita|Yamagata|Fukushima|Ibaraki|Tochigi|Gunma|Saitama|Chiba|Tokyo|Kanagawa|"
     "Niigata|Toyama|Ishikawa|Fukui|Yamanashi|Nagano|Gifu|Shizuoka|Aichi|Mie|Shiga|Kyoto|Osaka|Hyogo|Nara|Wakayama|"
@@ -167,9 +168,14 @@ _POSTAL = compile_guarded(
     r"〒[ \t]*(?P<a>[0-9]{3}[ \t]?[-ー]?[ \t]?[0-9]{4})(?![0-9])"
     r"|郵[ \t]*便[ \t]*番[ \t]*号[ \t]*(?:は|[:：])?[ \t]*(?P<b>[0-9]{3}[-ー]?[0-9]{4})(?![0-9])"
     r"|" + _NB + r"(?P<c>[0-9]{3}-[0-9]{4})(?![0-9])(?=[ \t]*(?:" + _PREFS + r"))"
-    # an address written in English order: …, Toyohashi-shi, Aichi 440-0016 / Nagano, 386-0018, Japan
-    r"|(?:" + _PREFS_ROMAN + r")(?:-(?:ken|fu|to))?,?[ \t]+(?P<d>[0-9]{3}-[0-9]{4})(?![0-9])"
-    r"|(?:ZIP|Zip|zip|Postal [Cc]ode|Post [Cc]ode|[Pp]ostcode|CEP|[Cc]ódigo [Pp]ostal|[Kk]ode [Pp]os)[ \t]*[:：]?[ \t]*(?P<e>[0-9]{3}-?[0-9]{4})(?![0-9])"
+)
+# A postal code ending an address written in English order (…, Toyohashi-shi, Aichi 440-0016;
+# Nagano, 386-0018) or after ZIP / CEP / Código postal: the code is found first, then the few
+# characters before it are read (the words would make every Latin letter a place to start).
+_POSTAL_DIGITS = compile_guarded(r"(?<![0-9\-])[0-9]{3}-?[0-9]{4}(?![0-9\-])")
+_POSTAL_ENGLISH_BEFORE = compile_guarded(
+    r"(?:(?:" + _PREFS_ROMAN + r")(?:-(?:ken|fu|to))?,?[ \t]+"
+    r"|(?:ZIP|Zip|zip|Postal [Cc]ode|Post [Cc]ode|[Pp]ostcode|CEP|[Cc]ódigo [Pp]ostal|[Kk]ode [Pp]os)[ \t]*[:：]?[ \t]*)$"
 )
 _EMAIL = compile_guarded(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
@@ -435,10 +441,13 @@ def find_identifiers(
             add(Item("PHONE", start, end, 1, "電話番号 / phone number"))
 
     for m in _POSTAL.finditer(text) if ("〒" in text or "郵" in text or "-" in text) else ():
-        group = next(g for g in ("a", "b", "c", "d", "e") if m.group(g))
+        group = next(g for g in ("a", "b", "c") if m.group(g))
         start, end = m.span(group)
         if free(start, end):
             add(Item("POSTAL_CODE", start, end, 1, "郵便番号 / postal code"))
+    for m in _POSTAL_DIGITS.finditer(text) if _ASCII_LETTERS.search(text) else ():
+        if _POSTAL_ENGLISH_BEFORE.search(text, max(0, m.start() - 40), m.start()) and free(*m.span()):
+            add(Item("POSTAL_CODE", m.start(), m.end(), 1, "郵便番号 / postal code"))
 
     return items
 

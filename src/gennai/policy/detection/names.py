@@ -212,8 +212,9 @@ _I_AM_BEFORE = _compile_latin(
     r"|(?:madre|padre|hij[oa]|espos[oa]|mãe|pai|filh[oa]|marido|anak(?: ko| saya)?|asawa(?: ko)?|suami|istri|con trai|con gái|vợ|chồng)[ \t]+(?:de[ \t]+|do[ \t]+|da[ \t]+|ni[ \t]+)?)[ \t]*$"
 )
 # A surname with its reading, introducing its bearer: 百目鬼（どうめき）と申します
+_INTRO_AFTER_BRACKET = compile_guarded(r"\)[ \t]*(?:と申し|です|といいます|と言います)")
 _SURNAME_READING_INTRO = compile_guarded(
-    r"(?<![一-龥々])(?P<n>[一-龥々]{1,4}(?:[ \t][一-龥々]{1,3})?)[ \t]*\([ \t]*(?P<r>[ぁ-ゖー]{2,8}(?:[ \t][ぁ-ゖー]{1,8})?|[ァ-ヴー]{2,8}(?:[ \t][ァ-ヴー]{1,8})?)[ \t]*\)[ \t]*(?:と申し|です|といいます|と言います)"
+    r"(?<![一-龥々])(?P<n>[一-龥々]{1,4}(?:[ \t][一-龥々]{1,3})?)[ \t]*\([ \t]*(?P<r>[ぁ-ゖー]{2,8}(?:[ \t][ぁ-ゖー]{1,8})?|[ァ-ヴー]{2,8}(?:[ \t][ァ-ヴー]{1,8})?)[ \t]*\Z"
 )
 # A row of a list that begins with a case or candidate code, then the name and a wide gap or a
 # number: S-0117　四十物 琴音　1990/01/16, S-0105　石動 陽翔　　　　412.5
@@ -227,9 +228,10 @@ _ITEM_NAME_AGE = compile_guarded(
     r"^[ \t]*(?:[・\-*•]|[①-⑳]|[0-9]{1,2}[.)]?)?[ \t]*"
     r"(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖ]{1,4}?|[ァ-ヴー]{2,10}(?:[・ \t][ァ-ヴー]{1,10}){1,3})"
     r"[ \t]*(?:さん|様|氏|君|くん|ちゃん|殿|主事|主査|主任|技師|係長|主幹|課長補佐|補佐|課長|室長|所長|次長|部長|教諭|教員|講師|教頭|係員|消防士長?|看護師|保育士|保健師|職員|委員)?"
-    r"[ \t]*\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*[)、,]",
+    r"[ \t]*\Z",  # (\Z: the end of the window, where the age begins; $ would also match at a line end)
     re.M,
 )
+_AGE_BRACKET = compile_guarded(r"\([ \t]*[0-9]{1,3}[ \t]*(?:歳|才)?[ \t]*[)、,]")
 # A pupil's school year before the name in a list: ・4年 サントス ケヴィン, ・3年 Aiko Dela Cruz
 _GRADE_BEFORE = compile_guarded(r"(?:^|[\s・])(?:[小中高]?[1-6][ \t]?年生?|[0-9]{1,2}年[0-9]{1,2}組)[ \t]+$")
 # わたしは Rahman Md Habibur です: a romanised name in a Japanese self-introduction (です after it)
@@ -1116,11 +1118,11 @@ def find_people(
         parts = m.group("n").split()
         if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")  # (not 妻 静枝 さん)
-    for m in _SURNAME_READING_INTRO.finditer(text) if "(" in text and not public_notice else ():
+    for m in _ending_at(text, _INTRO_AFTER_BRACKET, _SURNAME_READING_INTRO, 30) if ")" in text and not public_notice else ():
         if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in m.group("n").split()):
             items = _as_one_name(items, *m.span("n"), "名乗り（〜です／〜と申します）/ self-introduction")
             items = _as_one_name(items, *m.span("r"), "氏名の読み / reading of a personal name")
-    for m in _ITEM_NAME_AGE.finditer(text) if not public_notice and ")" in text else ():
+    for m in _ending_at(text, _AGE_BRACKET, _ITEM_NAME_AGE, 40) if not public_notice and ")" in text else ():
         parts = re.split(r"[ \t・]", m.group("n"))
         if not any(
             p in _RELATIONS or _TITLE_WORD.fullmatch(p) or _NOT_A_NAME_PART.search(p) or _FORM_WORD.search(p) or _ORGANISATION.search(p)
@@ -1430,20 +1432,20 @@ _SHORT_NAME_HONORIFIC = compile_guarded(r"(?<![一-龥々])(?P<n>[一-龥][ \t][
 # A known surname, a space and a kana given name ending in a kanji (根来 ふさ江, 森 とし子)
 _KANA_GIVEN_TAIL = compile_guarded(r"[子江代枝美恵乃世](?=[ \t]*(?:[(、,。\n]|$|様|さん|殿))")
 _SURNAME_KANA_GIVEN = compile_guarded(
-    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})[ \t](?:[ぁ-ゖ]{1,3}|[ァ-ヴ]{1,3})[子江代枝美恵乃世])$"
+    r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})[ \t](?:[ぁ-ゖ]{1,3}|[ァ-ヴ]{1,3})[子江代枝美恵乃世])\Z"
 )
 # A known surname (and given name) before a date written with an era letter, the way a list
 # of people gives dates of birth: 漆原 S23.4.17、鎌田 S34.11.2
 _ERA_LETTER_DATE = compile_guarded(r"[MTSHR]\.?[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}(?![0-9])")
-_SURNAME_ERA_DATE = compile_guarded(r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})(?:[ \t][一-龥々]{1,3})?)[ \t]+$")
+_SURNAME_ERA_DATE = compile_guarded(r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{1,4})(?:[ \t][一-龥々]{1,3})?)[ \t]+\Z")
 # A known surname, a space and a short word the dictionary misreads, before an honorific or a
 # self-introduction: 蝦名 颯 様, 苫米地 篤と申します (篤と read as one word)
 _HONORIFIC_OR_INTRO = compile_guarded(r"様|さん|さま|殿|と申し|です")
-_SURNAME_THEN_SHORT = compile_guarded(r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{2,4})[ \t](?P<g>[一-龥々]{1,2}))[ \t]*$")
+_SURNAME_THEN_SHORT = compile_guarded(r"(?<![一-龥々])(?P<n>(?P<s>[一-龥々]{2,4})[ \t](?P<g>[一-龥々]{1,2}))[ \t]*\Z")
 
 
 def _ending_at(text: str, anchors: re.Pattern[str], name: re.Pattern[str], back: int, *, after: bool = False) -> list[re.Match[str]]:
-    """Matches of `name` (a pattern ending in $) that end where a match of `anchors` begins
+    """Matches of `name` (a pattern ending in "\\Z") that end where a match of `anchors` begins
     (or, with after, where it ends), looked for in the `back` characters before: patterns
     whose end is rare in a text and whose start is not are found from their end, the whole
     text being scanned only for the rare part."""
