@@ -373,3 +373,27 @@ def test_an_address_starts_after_a_time_word_and_ends_at_its_cell(text: str, val
 @pytest.mark.parametrize("text", ["Meu passaporte é FX5128043.", "Mi pasaporte es TK2819304.", "Nomor paspor saya AB1234567."])
 def test_a_passport_number_named_in_portuguese_spanish_or_indonesian(text: str) -> None:
     assert len(found(text, "PASSPORT")) == 1
+
+
+# From blind35 (Ministry of Justice field offices; scored once, then a development set)
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("相談内容：亡兄煙山 孝名義の山林の相続。", ["煙山 孝"]),
+        ("いつも隼人がお世話になっております。畠山 隼人の母の畠山 智恵です。\n最近、隼人が夜遅くまで出歩き", ["畠山 隼人", "畠山 智恵", "隼人"]),
+        ("昨年3月に交通事故で亡くなった栗林 陽向の父、栗林 翔真です。", ["栗林 陽向", "栗林 翔真"]),
+    ],
+)
+def test_names_from_blind35(text: str, values: list[str]) -> None:
+    assert found(text, "PERSON") == values
+
+
+def test_decorated_volunteers_in_a_published_list_are_named_in_that_role() -> None:
+    text = "叙勲伝達式の開催について\n・瑞宝双光章　大平 忠夫（盛岡地区保護司会、保護司歴32年）\n・藍綬褒章　　佐藤 真知子（一関地区保護司会）"
+    assert found(text, "PERSON") == []
+
+
+def test_a_date_after_the_birth_label_of_a_family_register() -> None:
+    assert found("氏名：富樫 ミツ\n出生の年月日：昭和１５年１２月２３日", "BIRTH_DATE") == ["昭和１５年１２月２３日"]

@@ -227,7 +227,7 @@ _ES_PT_DATE = (
 # Birth labels in the languages of foreign residents' letters: nasci em, nacido el, lahir, ipinanganak
 _BIRTH_FOREIGN = r"|nasci em|nascid[oa] em|data de nascimento|nacid[oa] el|fecha de nacimiento|tanggal lahir|lahir(?: pada)?|ipinanganak(?: noong)?|kapanganakan"
 _BIRTH = compile_guarded(
-    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|date of birth|birth ?date|DOB|born(?: on)?|sinh ngày" + _BIRTH_FOREIGN + r")"
+    r"(?:生[ \t]*年[ \t]*月[ \t]*日|誕[ \t]*生[ \t]*日|生まれ|出生日|出生の年月日|date of birth|birth ?date|DOB|born(?: on)?|sinh ngày" + _BIRTH_FOREIGN + r")"
     r"(?:[ \t]+is)?[ \t]*(?:[(（](?:西暦|和暦|[A-Za-z /.]{2,16})[)）])?[ \t]*[:：はが]?[ \t]*"
     r"(?:\r?\n[ \t]*)?(?:\(|（)?[ \t]*(?P<a>" + _DATE + "|" + _ES_PT_DATE + r")"
     r"|(?P<b>" + _DATE + r")[ \t]*(?:\([0-9]{1,3}歳\))?[ \t]*(?:生まれ|うまれ|生(?![活産徒命成涯協き])|出生)",

@@ -59,7 +59,7 @@ _FIRST_PERSON = compile_guarded(r"私|わたし|僕|ぼく|当方|我が家|う�
 _RELATION_WORDS = (
     "元夫|元妻|前夫|前妻|内縁の夫|内縁の妻|夫|妻|配偶者|長男|長女|次男|次女|三男|三女|四男|四女|"
     "実父|実母|義父|義母|養父|養母|祖父|祖母|父親|母親|父|母|兄|姉|弟|妹|息子|娘|孫|子|きょうだい|兄弟|姉妹|"
-    "むすこ|むすめ|甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人|近隣住民|同僚|上司|部下|亡父|亡母|亡夫|亡妻|旧姓"
+    "むすこ|むすめ|甥|姪|叔父|叔母|伯父|伯母|知人|友人|同居人|婚約者|交際相手|隣人|近隣住民|同僚|上司|部下|亡父|亡母|亡夫|亡妻|亡兄|亡姉|亡弟|亡妹|亡祖父|亡祖母|旧姓"
 )
 _RELATIONS = frozenset(_RELATION_WORDS.split("|"))
 _PERSON_LABELS = (
@@ -144,7 +144,7 @@ _NOT_GIVEN_NAMES = frozenset(
     ("以下", "以上", "他", "外", "等", "宛", "宛て", "各位", "一同", "両名", "名", "ほか", "など", "まで", "から", "記入", "署名", "自署", "押印", "印", "本人", "不明", "故人", "死亡", "逝去", "他界")
 )
 _NAME_END = compile_guarded(
-    r"(?:[ \t\n\r、,，。（(「)）/|:：]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん"
+    r"(?:[ \t\n\r、,，。（(「)）/|:：]|$|です|と申|と言|といい|さん|様|さま|氏|殿|君|くん|ちゃん|名義"
     r"|[一-龥]{0,5}?(?:長|士|官|主任|主査|主事|補佐|技師|教諭|講師|医師|看護師|保育士)(?![一-龥]))"
 )
 _NAME_END_STRICT = compile_guarded(
@@ -293,7 +293,9 @@ _PUBLIC_ROLES = (
 _ANY_HEAD = (
     r"(?:[一-龥]{1,4}長|会頭|頭取|団員|会員|[一-龥]{0,6}(?:研究員|専門員|指導員|相談員|支援員|調査員|学芸員|司書|助教)"
     r"|[一-龥]{1,7}官(?![一-龥])"  # any office ending in 官: 首席登記官, 主任監察監督官, 首席遺言書保管官, 技官
-    r"|(?:紹介者|出場者|発表者|出品者|優勝者?|準優勝|最優秀賞|優秀賞|奨励賞|入選|金賞|銀賞|銅賞|代表選手))"
+    r"|(?:紹介者|出場者|発表者|出品者|優勝者?|準優勝|最優秀賞|優秀賞|奨励賞|入選|金賞|銀賞|銅賞|代表選手)"
+    # decorations in a published list of recipients: 瑞宝双光章 大平 忠夫, 藍綬褒章 佐藤 真知子
+    r"|(?:瑞宝|旭日)[一-龥]{1,3}章|[藍黄紺紫緑紅]綬褒章)"
 )
 _TITLE_BEFORE = compile_guarded(r"(?:" + _HIGH_TITLES + "|" + _TITLES + "|" + _PUBLIC_ROLES + "|" + _ANY_HEAD + r")[ \t]*[|｜]?[ \t]*[:：の]?[ \t]*$")
 # A speaker in minutes: ○農業政策課長（井上 剛） — an official named in that role, in any text.
@@ -1204,7 +1206,7 @@ def find_people(
                     _add_person(items, start, end, "人数を添えて列挙された氏名 / people listed by name after their number")
         for m in _CHILD_OF_PARENT.finditer(text) if "の" in text else ():
             if _is_surname(m.group("n").split()[0]):
-                _add_person(items, *m.span("n"), "続柄を添えた氏名 / name given with a family relation")
+                items = _as_one_name(items, *m.span("n"), "続柄を添えた氏名 / name given with a family relation")
         for m in _CALLED_THEMSELVES.finditer(text) if "名乗" in text else ():
             if m.group("n") or _is_surname(m.group("s")):
                 _add_person(items, *m.span("n" if m.group("n") else "s"), "名乗った名 / the name someone gave")
@@ -1333,7 +1335,9 @@ _COUNTED_NAMES = compile_guarded(
 )
 # 4年2組の大野 湊の母、大野 千尋です: the child named before the parent who writes
 _CHILD_OF_PARENT = compile_guarded(
-    r"(?<![一-龥々])(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖ]{1,4})の(?:母|父|母親|父親|祖母|祖父|保護者)(?=[ \t]*(?:[、,。]|です|でございます|と申します))"
+    r"(?<![一-龥々])(?P<n>[一-龥々]{1,4}[ \t][一-龥々ぁ-ゖ]{1,4})の(?:母|父|母親|父親|祖母|祖父|保護者)"
+    # …の母、大野 千尋です / …の母の畠山 智恵です
+    r"(?=[ \t]*(?:[、,。]|です|でございます|と申します|の[ \t]*[一-龥々]{1,4}[ \t]?[一-龥々ぁ-ゖ]{1,4}[ \t]*(?:です|と申します)))"
 )
 # 業者の担当者は「カワグチ」と名乗った: the name someone gave, in quotes
 _CALLED_THEMSELVES = compile_guarded(
