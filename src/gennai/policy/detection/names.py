@@ -1121,19 +1121,16 @@ def find_people(
         if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")  # (not 妻 静枝 さん)
     for m in _ending_at(text, _INTRO_AFTER_BRACKET, _SURNAME_READING_INTRO, 30) if ")" in text and not public_notice else ():
-        if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in m.group("n").split()):
+        if not any(_never_in_a_name(part) for part in m.group("n").split()):
             items = _as_one_name(items, *m.span("n"), "名乗り（〜です／〜と申します）/ self-introduction")
             items = _as_one_name(items, *m.span("r"), "氏名の読み / reading of a personal name")
     for m in _ending_at(text, _AGE_BRACKET, _ITEM_NAME_AGE, 40) if not public_notice and ")" in text else ():
         parts = re.split(r"[ \t・]", m.group("n"))
-        if not any(
-            p in _RELATIONS or _TITLE_WORD.fullmatch(p) or _NOT_A_NAME_PART.search(p) or _FORM_WORD.search(p) or _ORGANISATION.search(p)
-            for p in parts
-        ) and not (_KATAKANA.match(m.group("n").replace(" ", "・")) and _katakana_phrase(m.group("n"))):
+        if not any(_never_in_a_name(p) for p in parts) and not (_KATAKANA.match(m.group("n").replace(" ", "・")) and _katakana_phrase(m.group("n"))):
             items = _as_one_name(items, *m.span("n"), "年齢を添えた氏名 / name given with an age")
     for m in _CODE_THEN_NAME.finditer(text) if not public_notice else ():
         parts = re.split(r"[ \t・]", m.group("n"))
-        if not any(_TITLE_WORD.fullmatch(p) or _NOT_A_NAME_PART.search(p) or _FORM_WORD.search(p) or _ORGANISATION.search(p) for p in parts):
+        if not any(_never_in_a_name(p) for p in parts):
             if not (_KATAKANA.match(m.group("n")) and _katakana_phrase(m.group("n"))):
                 items = _as_one_name(items, *m.span("n"), "表の行の氏名 / personal name in a row of a table")
     for m in _ending_at(text, _KANA_GIVEN_TAIL, _SURNAME_KANA_GIVEN, 9, after=True) if not public_notice else ():
@@ -1594,6 +1591,18 @@ def _personnel_paper(text: str, memo: list[bool]) -> bool:
     return memo[0]
 
 
+def _never_in_a_name(word: str) -> bool:
+    """A family relation, a title, an office, a form word or an organisation: a word that is
+    never one of the words of a person's name."""
+    return bool(
+        word in _RELATIONS
+        or _TITLE_WORD.fullmatch(word)
+        or _NOT_A_NAME_PART.search(word)
+        or _FORM_WORD.search(word)
+        or _ORGANISATION.search(word)
+    )
+
+
 def _labelled_name(text: str, m: re.Match[str]) -> bool:
     """The value after a label is a name: none of its words is a title, an office, a place or
     a form word; after a name label anything name-shaped counts, after another word ending in
@@ -1602,9 +1611,8 @@ def _labelled_name(text: str, m: re.Match[str]) -> bool:
     label, surname, given = m.group("label"), m.group("s"), m.group("g")
     if _STAFF_LABEL.search(label) or _FIELD_WORD.search(m.group("n")):
         return False
-    for part in (surname, given):
-        if part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) or _FORM_WORD.search(part) or _ORGANISATION.search(part):
-            return False
+    if _never_in_a_name(surname) or _never_in_a_name(given):
+        return False
     if _PLACE_WORD.match(given) or given in _NOT_GIVEN_NAMES or given in _NOT_GIVEN_ONE or _FORM_CHARS.intersection(given):
         return False  # 住所氏名 山田 記載: a form word after the surname
     if _STRONG_LABEL.fullmatch(label):
