@@ -391,7 +391,11 @@ def test_names_from_blind35(text: str, values: list[str]) -> None:
 
 
 def test_decorated_volunteers_in_a_published_list_are_named_in_that_role() -> None:
-    text = "叙勲伝達式の開催について\n・瑞宝双光章　大平 忠夫（盛岡地区保護司会、保護司歴32年）\n・藍綬褒章　　佐藤 真知子（一関地区保護司会）"
+    text = (
+        "保護司の受章について\n\n令和6年秋の叙勲・褒章において、県内の保護司から次の方々が受章されました。\n\n"
+        "・瑞宝双光章　大平 忠夫（盛岡地区保護司会、保護司歴32年）\n・藍綬褒章　　佐藤 真知子（一関地区保護司会、保護司歴21年）\n\n"
+        "問合せ先：盛岡保護観察所 企画調整課　電話 019-622-4327"
+    )
     assert found(text, "PERSON") == []
 
 
