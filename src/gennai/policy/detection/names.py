@@ -489,6 +489,7 @@ _GLUED = compile_guarded(r"[一-龥]$")
 _KANA_GIVEN_END = compile_guarded(r"[子江代枝美恵乃世](?![一-龥ぁ-ゖァ-ヴ])")
 _HIRAGANA_TAIL = compile_guarded(r"[ぁ-ゖ](?=[（(、,]|[ \t]*\r?\n)")
 _KATAKANA = compile_guarded(r"[ァ-ヴー・=＝]+$")
+_KATAKANA_WORDS = compile_guarded(r"[ァ-ヴー・=＝ \t]+")  # katakana words, with spaces between them
 
 
 class Chunk(NamedTuple):
@@ -660,18 +661,15 @@ def find_people(
                     and len(nxt[3]) <= 2
                     and "\n" not in nxt[3]
                     and "\r" not in nxt[3]
-                    # 上田 葵 ウエダ アオイ: a katakana word after a kanji name of two parts begins
-                    # its reading (菅野 ツル: a katakana given name after a kanji surname is the name)
-                    and not (
-                        _is_kanji(morphemes[j][3])
-                        and _KATAKANA.match(morphemes[j + 2][3])
-                        and any(morphemes[x][2] == "space" for x in range(i + 1, j))
-                    )
-                    # 相賀 辰夫 東紀州信用金庫: a third word after a second space is part of the name
-                    # only where the name ends after it
+                    # after a name of two parts already, a third word: not a katakana word after a
+                    # kanji name (上田 葵 ウエダ アオイ: its reading; 菅野 ツル is one name of two parts),
+                    # and only where the name ends after it (相賀 辰夫 東紀州信用金庫)
                     and not (
                         any(morphemes[x][2] == "space" for x in range(i + 1, j))
-                        and not _NAME_END.match(text, morphemes[j + 2][1])
+                        and (
+                            (_is_kanji(morphemes[j][3]) and _KATAKANA.match(morphemes[j + 2][3]))
+                            or not _NAME_END.match(text, morphemes[j + 2][1])
+                        )
                     )
                 ):  # never across a line break: two names on two lines are two people
                     j += 2
@@ -899,7 +897,6 @@ def find_people(
                         and spaces < 2
                     ):
                         spaces += 1  # two spaces inside the name at most: ペレス ビジャヌエバ パトリシアさん
-                        cats.add("space")
                         back -= 1
                     else:
                         break
@@ -916,7 +913,6 @@ def find_people(
             )
             # 寺尾 俊和: a word the dictionary knows only as a name (neither 姓 nor 名) before a given name
             full = ("sei" in cats or "name" in cats) and "mei" in cats
-            cats.discard("space")
             i = j + 1
             if not (honorific or labelled or full or unknown_before_honorific or intro or speaker or staff_matter or contact_line or professional or household or vendor_staff):
                 continue
@@ -1118,7 +1114,7 @@ def find_people(
             items = _as_one_name(items, *m.span("n"), "続柄に続く氏名 / name after a family relation")
     for m in _SHORT_NAME_HONORIFIC.finditer(text) if not public_notice and _HONORIFIC_CHAR.search(text) else ():
         parts = m.group("n").split()
-        if not any(part in _RELATIONS or _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
+        if not any(part in _RELATIONS or _title_or_office(part) for part in parts):
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")  # (not 妻 静枝 さん)
     for m in _ending_at(text, _INTRO_AFTER_BRACKET, _SURNAME_READING_INTRO, 30) if ")" in text and not public_notice else ():
         if not any(_never_in_a_name(part) for part in m.group("n").split()):
@@ -1126,13 +1122,12 @@ def find_people(
             items = _as_one_name(items, *m.span("r"), "氏名の読み / reading of a personal name")
     for m in _ending_at(text, _AGE_BRACKET, _ITEM_NAME_AGE, 40) if not public_notice and ")" in text else ():
         parts = re.split(r"[ \t・]", m.group("n"))
-        if not any(_never_in_a_name(p) for p in parts) and not (_KATAKANA.match(m.group("n").replace(" ", "・")) and _katakana_phrase(m.group("n"))):
+        if not any(_never_in_a_name(p) for p in parts) and not _katakana_phrase(m.group("n")):
             items = _as_one_name(items, *m.span("n"), "年齢を添えた氏名 / name given with an age")
     for m in _CODE_THEN_NAME.finditer(text) if not public_notice else ():
         parts = re.split(r"[ \t・]", m.group("n"))
-        if not any(_never_in_a_name(p) for p in parts):
-            if not (_KATAKANA.match(m.group("n")) and _katakana_phrase(m.group("n"))):
-                items = _as_one_name(items, *m.span("n"), "表の行の氏名 / personal name in a row of a table")
+        if not any(_never_in_a_name(p) for p in parts) and not _katakana_phrase(m.group("n")):
+            items = _as_one_name(items, *m.span("n"), "表の行の氏名 / personal name in a row of a table")
     for m in _ending_at(text, _KANA_GIVEN_TAIL, _SURNAME_KANA_GIVEN, 9, after=True) if not public_notice else ():
         if _is_surname(m.group("s")):
             items = _as_one_name(items, *m.span("n"), "氏名（姓名）/ personal name (family and given name)")
@@ -1145,7 +1140,7 @@ def find_people(
             and m.group("g") not in _NOT_GIVEN_NAMES
             and m.group("g") not in _NOT_GIVEN_ONE  # 田中 案です: a surname and a draft
             and not _FORM_CHARS.intersection(m.group("g"))
-            and not any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in (m.group("s"), m.group("g")))
+            and not any(_title_or_office(part) for part in (m.group("s"), m.group("g")))
         ):
             items = _as_one_name(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
     if "の" in text:
@@ -1178,7 +1173,7 @@ def find_people(
                 _add_person(items, *m.span("n"), "敬称付きの氏名 / personal name with honorific")
         for m in _NAME_WITH_READING.finditer(text) if kana_pair else ():
             if _plausible_reading(m) and not _common_noun(m.group("s")) and not any(
-                _TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in (m.group("s"), m.group("g"))
+                _title_or_office(part) for part in (m.group("s"), m.group("g"))
             ):
                 items = _as_one_name(items, m.start("s"), m.end("g"), "読みを添えた氏名 / name given with its reading")
                 items = _as_one_name(items, *m.span("r"), "氏名の読み / reading of a personal name")
@@ -1555,8 +1550,8 @@ def _people_in_rows(text: str, people: list[Item], found: list[Item]) -> list[It
         return []
     def holds(items: list[Item], start: int, end: int, types: frozenset[str] | None) -> bool:
         return any(start <= it.start and it.end <= end and (types is None or it.type in types) for it in items)
-    # columns holding a person in some row of a block of rows with the same separator and width
-    person_columns: set[tuple[int, str, int, int]] = set()  # (block, separator, width, column)
+    # columns holding a person in some row of a block (consecutive rows with the same separator and width)
+    person_columns: set[tuple[int, int]] = set()  # (block, column)
     block = 0
     previous: tuple[str, int] = ("", 0)
     blocks: list[int] = []
@@ -1567,7 +1562,7 @@ def _people_in_rows(text: str, people: list[Item], found: list[Item]) -> list[It
         blocks.append(block)
         for c, (a, b) in enumerate(row_cells):
             if sep and any(it.start == a and it.end <= b for it in people if it.type == "PERSON"):
-                person_columns.add((block, sep, len(row_cells), c))
+                person_columns.add((block, c))
     out: list[Item] = []
     for (sep, row_cells), blk in zip(rows, blocks):
         if not sep or len(row_cells) < 3:
@@ -1575,7 +1570,7 @@ def _people_in_rows(text: str, people: list[Item], found: list[Item]) -> list[It
         row_start, row_end = row_cells[0][0], row_cells[-1][1]
         personal_row = holds(found, row_start, row_end, _ROW_PERSONAL) or holds(people, row_start, row_end, None)
         for c, (a, b) in enumerate(row_cells):
-            if a >= b or not (personal_row or (blk, sep, len(row_cells), c) in person_columns):
+            if a >= b or not (personal_row or (blk, c) in person_columns):
                 continue
             m = _ROW_NAME.fullmatch(text, a, b)
             if m is None or not _free(people + out, *m.span("n")) or not _row_name(m):
@@ -1591,16 +1586,15 @@ def _personnel_paper(text: str, memo: list[bool]) -> bool:
     return memo[0]
 
 
+def _title_or_office(word: str) -> bool:
+    """A title (課長, 委員) or a word ending like an office or a group (総務課, 御中): not a word of a name."""
+    return bool(_TITLE_WORD.fullmatch(word) or _NOT_A_NAME_PART.search(word))
+
+
 def _never_in_a_name(word: str) -> bool:
     """A family relation, a title, an office, a form word or an organisation: a word that is
     never one of the words of a person's name."""
-    return bool(
-        word in _RELATIONS
-        or _TITLE_WORD.fullmatch(word)
-        or _NOT_A_NAME_PART.search(word)
-        or _FORM_WORD.search(word)
-        or _ORGANISATION.search(word)
-    )
+    return bool(word in _RELATIONS or _title_or_office(word) or _FORM_WORD.search(word) or _ORGANISATION.search(word))
 
 
 def _labelled_name(text: str, m: re.Match[str]) -> bool:
@@ -1626,7 +1620,9 @@ def _labelled_name(text: str, m: re.Match[str]) -> bool:
 
 def _katakana_phrase(value: str) -> bool:
     """カスタマー・サポート: katakana words of a phrase, not a name (ワン・ハオ: short words that
-    are also common nouns can still be a name)."""
+    are also common nouns can still be a name). False for a value not all in katakana."""
+    if not _KATAKANA_WORDS.fullmatch(value):
+        return False
     parts = re.split(r"[ \t・]", value)
     return all(_common_noun(part) for part in parts) and any(len(part) >= 4 for part in parts)
 
@@ -1635,7 +1631,7 @@ def _row_name(m: re.Match[str]) -> bool:
     """The cell's words are a name, not a title, an organisation or a katakana phrase."""
     value = m.group("n")
     parts = re.split(r"[ \t・]", value)
-    if any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in parts):
+    if any(_title_or_office(part) for part in parts):
         return False
     if _ORGANISATION.search(value) or _FORM_WORD.search(value) or _ORGANISATION_WORD.search(value):
         return False
@@ -1834,7 +1830,7 @@ def _readings_and_relatives(text: str, people: list[Item]) -> list[Item]:
         group = "n" if m is None or m.group("n") is not None else "s"
         if m is not None and (
             (_HAS_KANJI.search(m.group(group)) and _HAS_KANJI.search(text, person.start, person.end))
-            or any(_TITLE_WORD.fullmatch(part) or _NOT_A_NAME_PART.search(part) for part in m.group(group).split())
+            or any(_title_or_office(part) for part in m.group(group).split())
         ):
             m = None  # 秋山 千晴（福祉課 主任）: a section and a title, not the name written another way
         if m is not None:
